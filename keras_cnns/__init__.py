@@ -1,0 +1,26 @@
+"""keras_cnns: the classic convolutional networks in Keras 3, exact to their papers.
+
+>>> import keras_cnns
+>>> keras_cnns.list_models("resnet*")
+['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']
+>>> model = keras_cnns.create_model("resnet50", num_classes=10)
+>>> keras_cnns.model_info("resnet50").params
+25557032
+"""
+
+__version__ = "0.1.0"
+
+from keras_cnns import layers
+from keras_cnns.analysis import count_macs
+from keras_cnns.models import *  # noqa: F401,F403
+from keras_cnns.models import create_model, list_models, model_info, register_model
+
+__all__ = [
+    "count_macs",
+    "create_model",
+    "layers",
+    "list_models",
+    "model_info",
+    "register_model",
+    *list_models(),
+]

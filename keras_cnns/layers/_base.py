@@ -1,0 +1,109 @@
+"""Shared helpers for the block layers: registration, argument normalization, factories.
+
+Every block in keras_cnns is a registered ``keras.layers.Layer`` written one way:
+
+* children are created in ``__init__`` (or in ``build`` when they depend on the input
+  shape) and built in call order in ``build``, threading shapes with
+  ``child.compute_output_shape``;
+* ``compute_output_shape`` is implemented, so symbolic and eager shapes agree;
+* ``get_config`` keys are the ``__init__`` parameters, each kept as a public attribute;
+* children receive ``dtype=self.dtype_policy`` so mixed precision works.
+
+Activation and normalization are given as strings and resolved by the small factories
+below, so block configs stay plain JSON.
+"""
+
+import keras
+
+register = keras.saving.register_keras_serializable(package="keras_cnns")
+
+NORMALIZATIONS = (None, "batch", "sync_batch")
+
+
+def pair(value, name):
+    """Returns ``value`` as a tuple of two positive ints (an int is repeated)."""
+    if isinstance(value, int):
+        value = (value, value)
+    value = tuple(value)
+    if len(value) != 2 or not all(isinstance(v, int) and v > 0 for v in value):
+        raise ValueError(
+            f"Expected `{name}` to be a positive int or a pair of positive ints. "
+            f"Received: {name}={value}"
+        )
+    return value
+
+
+def padding_arg(padding):
+    """Normalizes a padding argument: "same", "valid", or explicit (pad_h, pad_w)."""
+    if padding in ("same", "valid"):
+        return padding
+    if isinstance(padding, int):
+        padding = (padding, padding)
+    if isinstance(padding, (list, tuple)) and len(padding) == 2 and all(
+        isinstance(p, int) and p >= 0 for p in padding
+    ):
+        return tuple(padding)
+    raise ValueError(
+        "Expected `padding` to be 'same', 'valid', a non-negative int or a pair of "
+        f"non-negative ints (symmetric zero padding). Received: padding={padding!r}"
+    )
+
+
+def check_choice(value, name, allowed):
+    if value not in allowed:
+        raise ValueError(
+            f"Expected `{name}` to be one of {list(allowed)}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def make_norm(norm, epsilon, momentum, scale, dtype, name):
+    """Builds the normalization layer named by ``norm`` (None, "batch", "sync_batch")."""
+    check_choice(norm, "norm", NORMALIZATIONS)
+    if norm is None:
+        return None
+    return keras.layers.BatchNormalization(
+        epsilon=epsilon,
+        momentum=momentum,
+        scale=scale,
+        synchronized=norm == "sync_batch",
+        dtype=dtype,
+        name=name,
+    )
+
+
+def make_activation(activation, dtype, name):
+    """Builds an Activation layer, or returns None for ``activation=None``."""
+    if activation is None:
+        return None
+    keras.activations.get(activation)  # raises early on an unknown name
+    return keras.layers.Activation(activation, dtype=dtype, name=name)
+
+
+def build_chain(layers, input_shape):
+    """Builds ``layers`` in call order, returning the final output shape."""
+    shape = tuple(input_shape)
+    for layer in layers:
+        if layer is None:
+            continue
+        if not layer.built:
+            layer.build(shape)
+        shape = tuple(layer.compute_output_shape(shape))
+    return shape
+
+
+def call_chain(layers, x):
+    """Calls ``layers`` in order (Keras passes ``training`` on to them by itself)."""
+    for layer in layers:
+        if layer is not None:
+            x = layer(x)
+    return x
+
+
+def output_chain(layers, input_shape):
+    """The output shape of ``layers`` applied in order to ``input_shape``."""
+    shape = tuple(input_shape)
+    for layer in layers:
+        if layer is not None:
+            shape = tuple(layer.compute_output_shape(shape))
+    return shape

@@ -1,0 +1,141 @@
+"""Convolution + normalization + activation, the unit every network here is made of."""
+
+import keras
+
+from keras_cnns.layers._base import (
+    build_chain,
+    call_chain,
+    make_activation,
+    make_norm,
+    output_chain,
+    pair,
+    padding_arg,
+    register,
+)
+
+
+@register
+class ConvBNAct(keras.layers.Layer):
+    """Conv2D, then optional batch normalization, then optional activation.
+
+    The convolution may be grouped (AlexNet's two towers, ResNeXt's cardinality) and
+    padded explicitly: an int or a pair pads symmetrically with zeros, as PyTorch and
+    Caffe do, where Keras' ``"same"`` pads (0, 1) at stride 2. Output sizes are then
+    ``floor((H + 2 * pad - kernel) / stride) + 1``.
+
+    Args:
+        filters: int, output channels.
+        kernel_size: int or pair.
+        strides: int or pair. Defaults to 1.
+        padding: ``"same"``, ``"valid"``, or an int / pair of symmetric zero padding.
+            Defaults to ``"same"``.
+        groups: int, number of channel groups of the convolution. Defaults to 1.
+        use_bias: bool, whether the convolution has a bias. Defaults to False (a bias
+            before batch normalization is redundant).
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float, batch-norm epsilon. Defaults to 1e-5 (PyTorch, Caffe).
+        norm_momentum: float, batch-norm moving-average momentum. Defaults to 0.9
+            (PyTorch's 0.1).
+        norm_scale: bool, whether batch norm learns a scale (gamma). Defaults to True.
+        activation: activation name or None. Defaults to ``"relu"``.
+        kernel_initializer: initializer name or config. Defaults to ``"he_normal"``.
+
+    Examples:
+
+    >>> layer = ConvBNAct(64, 7, strides=2, padding=3)
+    >>> layer.compute_output_shape((None, 224, 224, 3))
+    (None, 112, 112, 64)
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="same",
+        groups=1,
+        use_bias=False,
+        norm="batch",
+        norm_epsilon=1e-5,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        kernel_initializer="he_normal",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"Expected `filters` to be a positive int. Received: filters={filters!r}")
+        if not isinstance(groups, int) or groups < 1 or filters % groups:
+            raise ValueError(
+                "Expected `groups` to be a positive int that divides `filters` "
+                f"({filters}). Received: groups={groups!r}"
+            )
+        self.filters = filters
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.strides = pair(strides, "strides")
+        self.padding = padding_arg(padding)
+        self.groups = groups
+        self.use_bias = use_bias
+        self.norm = norm
+        self.norm_epsilon = norm_epsilon
+        self.norm_momentum = norm_momentum
+        self.norm_scale = norm_scale
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+
+        explicit = isinstance(self.padding, tuple)
+        self.pad = (
+            keras.layers.ZeroPadding2D(self.padding, dtype=self.dtype_policy, name="pad")
+            if explicit and any(self.padding)
+            else None
+        )
+        self.conv = keras.layers.Conv2D(
+            filters,
+            self.kernel_size,
+            strides=self.strides,
+            padding="valid" if explicit else self.padding,
+            groups=groups,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            dtype=self.dtype_policy,
+            name="conv",
+        )
+        self.bn = make_norm(norm, norm_epsilon, norm_momentum, norm_scale, self.dtype_policy, "bn")
+        self.act = make_activation(activation, self.dtype_policy, "act")
+
+    def _chain(self):
+        return [self.pad, self.conv, self.bn, self.act]
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is not None and channels % self.groups:
+            raise ValueError(
+                f"Expected input channels divisible by groups={self.groups}. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        build_chain(self._chain(), input_shape)
+
+    def call(self, inputs):
+        return call_chain(self._chain(), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return output_chain(self._chain(), input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            groups=self.groups,
+            use_bias=self.use_bias,
+            norm=self.norm,
+            norm_epsilon=self.norm_epsilon,
+            norm_momentum=self.norm_momentum,
+            norm_scale=self.norm_scale,
+            activation=self.activation,
+            kernel_initializer=self.kernel_initializer,
+        )
+        return config

@@ -1,0 +1,110 @@
+"""The classifier head: pooling or flattening, optional hidden layers, the predictions."""
+
+import keras
+
+from keras_cnns.layers._base import build_chain, call_chain, check_choice, make_activation, output_chain, register
+
+HEAD_POOLINGS = ("avg", "max", "flatten")
+
+
+@register
+class ClassifierHead(keras.layers.Layer):
+    """Pools (or flattens) a feature map and classifies it.
+
+    ``pooling="flatten"`` with ``hidden_units=(4096, 4096)`` and ``dropout=0.5`` is the
+    AlexNet / VGG head (dropout on the outputs of the hidden layers, as in the papers);
+    ``pooling="avg"`` with no hidden layers is the ResNet head (a dropout, if any, then
+    acts on the pooled features). The final activation is computed in float32, so the
+    outputs stay float32 under mixed precision.
+
+    Args:
+        num_classes: int, number of classes.
+        pooling: ``"avg"``, ``"max"`` or ``"flatten"``. Defaults to ``"avg"``.
+        hidden_units: tuple of ints, widths of hidden dense layers. Defaults to ().
+        dropout: float in [0, 1). Defaults to 0.
+        activation: activation of the hidden layers. Defaults to ``"relu"``.
+        classifier_activation: activation of the predictions, or None for logits.
+            Defaults to ``"softmax"``.
+
+    Examples:
+
+    >>> ClassifierHead(10).compute_output_shape((None, 7, 7, 512))
+    (None, 10)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        pooling="avg",
+        hidden_units=(),
+        dropout=0.0,
+        activation="relu",
+        classifier_activation="softmax",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"Expected `num_classes` to be a positive int. Received: num_classes={num_classes!r}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Expected `dropout` to be in [0, 1). Received: dropout={dropout!r}")
+        self.num_classes = num_classes
+        self.pooling = check_choice(pooling, "pooling", HEAD_POOLINGS)
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.dropout = float(dropout)
+        self.activation = activation
+        self.classifier_activation = classifier_activation
+        dtype = self.dtype_policy
+        self.pool = {
+            "avg": keras.layers.GlobalAveragePooling2D,
+            "max": keras.layers.GlobalMaxPooling2D,
+            "flatten": keras.layers.Flatten,
+        }[pooling](dtype=dtype, name="pool")
+        self.hidden = [
+            keras.layers.Dense(units, activation=activation, dtype=dtype, name=f"fc{i + 1}")
+            for i, units in enumerate(self.hidden_units)
+        ]
+        count = max(len(self.hidden), 1) if dropout else 0
+        self.dropouts = [
+            keras.layers.Dropout(dropout, dtype=dtype, name=f"dropout{i + 1}") for i in range(count)
+        ]
+        self.predictions = keras.layers.Dense(num_classes, dtype=dtype, name="predictions")
+        self.output_activation = make_activation(classifier_activation, "float32", "output")
+        if self.output_activation is None:
+            self.output_activation = keras.layers.Activation("linear", dtype="float32", name="output")
+
+    def _chain(self):
+        chain = [self.pool]
+        if self.hidden:
+            for i, dense in enumerate(self.hidden):
+                chain += [dense, self.dropouts[i] if self.dropouts else None]
+        else:
+            chain.append(self.dropouts[0] if self.dropouts else None)
+        return chain + [self.predictions, self.output_activation]
+
+    def build(self, input_shape):
+        if self.pooling == "flatten" and None in tuple(input_shape)[1:]:
+            raise ValueError(
+                "A flattening head needs a static feature-map shape. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        build_chain(self._chain(), input_shape)
+
+    def call(self, inputs):
+        return call_chain(self._chain(), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return output_chain(self._chain(), input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            pooling=self.pooling,
+            hidden_units=self.hidden_units,
+            dropout=self.dropout,
+            activation=self.activation,
+            classifier_activation=self.classifier_activation,
+        )
+        return config

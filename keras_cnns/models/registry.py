@@ -1,0 +1,146 @@
+"""The model registry: every architecture variant, its builder and its metadata.
+
+train.py, tuning/, the docs and the tests all read this one registry.
+"""
+
+import dataclasses
+import difflib
+import fnmatch
+import re
+from typing import Callable
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocessing:
+    """How images are prepared for a model, in 0-255 pixel units.
+
+    ``x = (pixels[..., order] - mean) / std`` after resizing the shorter side to
+    ``size / crop_pct`` and center-cropping ``size``.
+    """
+
+    mean: tuple
+    std: tuple
+    channel_order: str = "RGB"
+    crop_pct: float = 0.875
+    interpolation: str = "bilinear"
+
+
+#: ImageNet mean/std on RGB scaled to [0, 1] (torchvision, timm), in pixel units.
+IMAGENET_RGB = Preprocessing(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+#: Caffe: BGR with the ImageNet mean subtracted, no scaling (keras.applications VGG, ResNet).
+IMAGENET_CAFFE = Preprocessing(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), channel_order="BGR")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """Metadata of one registered variant.
+
+    Attributes:
+        name: registry name.
+        family: the architecture family (module name).
+        paper: authors, title and venue.
+        year: publication year.
+        url: where the paper is.
+        default_size: default square input size.
+        min_size: smallest square input the builder accepts.
+        params: trainable parameters at 1000 classes and the default input.
+        macs: forward multiply-adds in G at the default input (Conv2D and Dense).
+        preprocessing: a ``Preprocessing``.
+        deviations: any deliberate difference from the paper, in words ("" if none).
+        feature_layers: names of the layers that end each stage, shallow to deep.
+        builder: the function that builds the model.
+    """
+
+    name: str
+    family: str
+    paper: str
+    year: int
+    url: str
+    default_size: int
+    min_size: int
+    params: int
+    macs: float
+    preprocessing: Preprocessing
+    deviations: str
+    feature_layers: tuple
+    builder: Callable = dataclasses.field(repr=False, compare=False)
+
+
+_REGISTRY = {}
+
+
+def register_model(
+    *,
+    paper,
+    year,
+    url,
+    default_size,
+    min_size,
+    params,
+    macs,
+    preprocessing=IMAGENET_RGB,
+    deviations="",
+    feature_layers=(),
+):
+    """Decorator registering a builder under its function name with its metadata."""
+
+    def decorator(builder):
+        name = builder.__name__
+        if name in _REGISTRY:
+            raise ValueError(f"A model named {name!r} is already registered. Received: name={name!r}")
+        _REGISTRY[name] = ModelInfo(
+            name=name,
+            family=builder.__module__.rsplit(".", 1)[-1],
+            paper=paper,
+            year=year,
+            url=url,
+            default_size=default_size,
+            min_size=min_size,
+            params=params,
+            macs=macs,
+            preprocessing=preprocessing,
+            deviations=deviations,
+            feature_layers=tuple(feature_layers),
+            builder=builder,
+        )
+        return builder
+
+    return decorator
+
+
+def _natural_key(name):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def list_models(pattern=None):
+    """Registry names in natural order (resnet18 before resnet101), optionally filtered
+    by an fnmatch ``pattern`` such as ``"resnet*"``."""
+    names = sorted(_REGISTRY, key=_natural_key)
+    if pattern is None:
+        return names
+    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def model_info(name):
+    """The ``ModelInfo`` of a registered variant; unknown names raise ValueError."""
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=5, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"Unknown model name.{hint} Available models: keras_cnns.list_models(). "
+            f"Received: name={name!r}"
+        )
+    return _REGISTRY[name]
+
+
+def create_model(name, /, **kwargs):
+    """Builds the registered model ``name``; kwargs (``name=`` too) go to its builder.
+
+    Examples:
+
+    >>> import keras_cnns
+    >>> model = keras_cnns.create_model("resnet18", num_classes=10, input_shape=(64, 64, 3))
+    >>> model.output_shape
+    (None, 10)
+    """
+    return model_info(name).builder(**kwargs)

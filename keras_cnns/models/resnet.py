@@ -1,0 +1,176 @@
+"""ResNet (He et al., 2015) and ResNeXt (Xie et al., 2016).
+
+A variant is its block type and the number of blocks per stage (``LAYERS``), plus the
+cardinality and group width for ResNeXt. Blocks are named ``conv{stage}_block{i}``
+after the paper's conv2_x ... conv5_x, the stem ``conv1`` and ``pool1``.
+"""
+
+from keras_cnns.layers import BasicBlock, BottleneckBlock, ConvBNAct, PaddedMaxPool2D
+from keras_cnns.models._builder import build_model
+from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_RGB, register_model
+
+#: Blocks per stage, Table 1 of the ResNet paper.
+LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+BLOCKS = {"basic": BasicBlock, "bottleneck": BottleneckBlock}
+WIDTHS = (64, 128, 256, 512)
+
+
+def ResNet(
+    *,
+    block,
+    layers,
+    groups=1,
+    width_per_group=64,
+    stride_in_3x3=False,
+    norm="batch",
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    name="resnet",
+):
+    """A ResNet or ResNeXt: 7x7/2 stem, 3x3/2 max pool, four stages, global pooling.
+
+    Args:
+        block: "basic" or "bottleneck".
+        layers: four ints, the number of blocks in each stage.
+        groups: cardinality of the bottleneck 3x3 convolution (ResNeXt). Defaults to 1.
+        width_per_group: channels per group at the first stage (ResNeXt's "d";
+            64 for ResNet). The 3x3 width is ``filters * width_per_group / 64 * groups``.
+        stride_in_3x3: put a bottleneck's stride in its 3x3 convolution (ResNet v1.5,
+            ResNeXt) rather than the first 1x1 (the ResNet paper). Defaults to False.
+        norm: "batch" or "sync_batch". Defaults to "batch".
+        include_top, weights, input_tensor, input_shape, pooling, num_classes,
+        classifier_activation, name: as for every keras_cnns model.
+    """
+    if block not in BLOCKS:
+        raise ValueError(f"Expected `block` to be one of {list(BLOCKS)}. Received: block={block!r}")
+    layers = tuple(layers)
+    if len(layers) != 4 or not all(isinstance(n, int) and n > 0 for n in layers):
+        raise ValueError(f"Expected `layers` to be four positive ints. Received: layers={layers!r}")
+    if block == "basic" and (groups != 1 or width_per_group != 64):
+        raise ValueError(
+            "Basic blocks support only groups=1 and width_per_group=64. "
+            f"Received: groups={groups}, width_per_group={width_per_group}"
+        )
+
+    def features(x):
+        x = ConvBNAct(64, 7, strides=2, padding=3, norm=norm, name="conv1")(x)
+        x = PaddedMaxPool2D(3, 2, padding=1, name="pool1")(x)
+        for stage, (filters, count) in enumerate(zip(WIDTHS, layers)):
+            for i in range(count):
+                options = dict(strides=2 if stage > 0 and i == 0 else 1, norm=norm)
+                if block == "bottleneck":
+                    width = filters * width_per_group // 64 * groups
+                    options.update(groups=groups, width=None if width == filters else width, stride_in_3x3=stride_in_3x3)
+                x = BLOCKS[block](filters, name=f"conv{stage + 2}_block{i + 1}", **options)(x)
+        return x
+
+    return build_model(
+        features,
+        name=name,
+        default_size=224,
+        min_size=32,
+        head=dict(pooling="avg"),
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def _stage_ends(layers):
+    return tuple(f"conv{stage + 2}_block{count}" for stage, count in enumerate(layers))
+
+
+def _resnet_meta(depth, params, macs, preprocessing=IMAGENET_RGB):
+    return dict(
+        paper="He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016",
+        year=2015,
+        url="https://arxiv.org/abs/1512.03385",
+        default_size=224,
+        min_size=32,
+        params=params,
+        macs=macs,
+        preprocessing=preprocessing,
+        deviations=(
+            "ResNet v1 as in the paper: projection shortcuts (option B) on shape changes"
+            + (", stride in the first 1x1 of the bottleneck; stride_in_3x3=True gives v1.5 "
+               "(torchvision), which adds multiply-adds but no parameters." if depth >= 50 else ".")
+        ),
+        feature_layers=("pool1", *_stage_ends(LAYERS[depth])),
+    )
+
+
+def _resnext_meta(depth, params, macs):
+    return dict(
+        paper=(
+            "Xie, Girshick, Dollar, Tu, He. Aggregated Residual Transformations for Deep "
+            "Neural Networks. CVPR 2017"
+        ),
+        year=2016,
+        url="https://arxiv.org/abs/1611.05431",
+        default_size=224,
+        min_size=32,
+        params=params,
+        macs=macs,
+        deviations="Stride in the grouped 3x3 convolution, as the authors' released code.",
+        feature_layers=("pool1", *_stage_ends(LAYERS[depth])),
+    )
+
+
+@register_model(**_resnet_meta(18, 11_689_512, 1.814))
+def resnet18(**kwargs):
+    """ResNet-18."""
+    return ResNet(block="basic", layers=LAYERS[18], **{"name": "resnet18", **kwargs})
+
+
+@register_model(**_resnet_meta(34, 21_797_672, 3.664))
+def resnet34(**kwargs):
+    """ResNet-34."""
+    return ResNet(block="basic", layers=LAYERS[34], **{"name": "resnet34", **kwargs})
+
+
+@register_model(**_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE))
+def resnet50(**kwargs):
+    """ResNet-50 (v1; ``stride_in_3x3=True`` for v1.5)."""
+    return ResNet(block="bottleneck", layers=LAYERS[50], **{"name": "resnet50", **kwargs})
+
+
+@register_model(**_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE))
+def resnet101(**kwargs):
+    """ResNet-101 (v1; ``stride_in_3x3=True`` for v1.5)."""
+    return ResNet(block="bottleneck", layers=LAYERS[101], **{"name": "resnet101", **kwargs})
+
+
+@register_model(**_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE))
+def resnet152(**kwargs):
+    """ResNet-152 (v1; ``stride_in_3x3=True`` for v1.5)."""
+    return ResNet(block="bottleneck", layers=LAYERS[152], **{"name": "resnet152", **kwargs})
+
+
+@register_model(**_resnext_meta(50, 25_028_904, 4.230))
+def resnext50_32x4d(**kwargs):
+    """ResNeXt-50, 32 groups of width 4."""
+    options = dict(groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d")
+    return ResNet(block="bottleneck", layers=LAYERS[50], **{**options, **kwargs})
+
+
+@register_model(**_resnext_meta(101, 44_177_704, 7.970))
+def resnext101_32x4d(**kwargs):
+    """ResNeXt-101, 32 groups of width 4."""
+    options = dict(groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d")
+    return ResNet(block="bottleneck", layers=LAYERS[101], **{**options, **kwargs})
+
+
+@register_model(**_resnext_meta(101, 88_791_336, 16.414))
+def resnext101_32x8d(**kwargs):
+    """ResNeXt-101, 32 groups of width 8."""
+    options = dict(groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d")
+    return ResNet(block="bottleneck", layers=LAYERS[101], **{**options, **kwargs})

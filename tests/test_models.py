@@ -1,0 +1,156 @@
+"""Registry-driven model tests: every registered model gets each of them."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import keras_cnns
+from tests import reference
+
+MODELS = keras_cnns.list_models()
+
+
+def _trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_every_model_has_reference_numbers():
+    assert sorted(reference.PARAMS) == sorted(MODELS)
+    assert sorted(reference.MACS) == sorted(MODELS)
+    assert sorted(reference.FEATURES) == sorted(MODELS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_parameters_and_multiply_adds_at_default_size(name):
+    info = keras_cnns.model_info(name)
+    model = keras_cnns.create_model(name)
+    assert model.input_shape == (None, info.default_size, info.default_size, 3)
+    assert model.output_shape == (None, 1000)
+    assert _trainable(model) == reference.PARAMS[name] == info.params
+    assert model.count_params() == reference.TOTAL.get(name, reference.PARAMS[name])
+    macs = keras_cnns.count_macs(model) / 1e9
+    assert round(macs, 3) == pytest.approx(reference.MACS[name], abs=1e-9)
+    assert info.macs == pytest.approx(reference.MACS[name])
+
+
+@pytest.mark.parametrize("name", sorted(reference.MACS_V1_5))
+def test_resnet_v1_5_multiply_adds_match_torchvision(name):
+    model = keras_cnns.create_model(name, stride_in_3x3=True)
+    assert _trainable(model) == reference.PARAMS[name]
+    assert round(keras_cnns.count_macs(model) / 1e9, 3) == reference.MACS_V1_5[name]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_minimum_input_size(name):
+    info = keras_cnns.model_info(name)
+    assert info.min_size == reference.MIN_SIZE.get(name, info.min_size)
+    size = info.min_size
+    model = keras_cnns.create_model(name, include_top=False, input_shape=(size, size, 3))
+    assert model.output_shape[1:3] == (1, 1)  # the last feature map shrinks to one pixel
+    with pytest.raises(ValueError, match=rf"at least {size}x{size}.*Received: input_shape=\({size - 1}, {size - 1}, 3\)"):
+        keras_cnns.create_model(name, input_shape=(size - 1, size - 1, 3))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forward_pass_at_small_input(name):
+    size = keras_cnns.model_info(name).min_size
+    model = keras_cnns.create_model(name, input_shape=(size, size, 3), num_classes=7)
+    x = np.random.default_rng(0).uniform(0, 1, (2, size, size, 3)).astype("float32")
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert y.shape == (2, 7)
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)  # softmax by default
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("pooling", ["avg", "max"])
+def test_pooled_features(name, pooling):
+    model = keras_cnns.create_model(name, include_top=False, pooling=pooling, input_shape=(None, None, 3))
+    assert model.output_shape == (None, reference.FEATURES[name])
+    size = keras_cnns.model_info(name).min_size
+    assert model(np.zeros((1, size + 5, size + 9, 3), "float32")).shape == (1, reference.FEATURES[name])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_and_load_under_safe_mode(name, tmp_path):
+    size = keras_cnns.model_info(name).min_size
+    model = keras_cnns.create_model(name, input_shape=(size, size, 3), num_classes=5)
+    path = os.fspath(tmp_path / f"{name}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe_mode=True by default
+    x = np.random.default_rng(1).uniform(0, 1, (2, size, size, 3)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x, training=False)),
+        keras.ops.convert_to_numpy(model(x, training=False)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_feature_layers_are_reachable(name):
+    info = keras_cnns.model_info(name)
+    size = info.default_size
+    model = keras_cnns.create_model(name, include_top=False, input_shape=(size, size, 3))
+    sizes = [model.get_layer(layer).output.shape[1] for layer in info.feature_layers]
+    assert len(sizes) >= 3
+    assert sizes == sorted(sizes, reverse=True)
+
+
+@pytest.mark.parametrize("name", sorted(reference.SPATIAL))
+def test_spatial_sizes_of_the_papers_tables(name):
+    model = keras_cnns.create_model(name)
+    for layer, size in reference.SPATIAL[name].items():
+        assert model.get_layer(layer).output.shape[1:3] == (size, size), layer
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+@pytest.mark.parametrize("name", ["alexnet", "vgg11_bn", "resnet18", "resnext50_32x4d"])
+def test_other_channel_counts(name, channels):
+    size = keras_cnns.model_info(name).min_size
+    model = keras_cnns.create_model(name, input_shape=(size, size, channels), num_classes=3)
+    assert model(np.ones((1, size, size, channels), "float32")).shape == (1, 3)
+
+
+def test_alexnet_towers_are_grouped_convolutions():
+    model = keras_cnns.create_model("alexnet")
+    kernels = {f"conv{i}": tuple(model.get_layer(f"conv{i}").conv.kernel.shape) for i in range(1, 6)}
+    # Krizhevsky et al. Fig. 2: conv2, conv4, conv5 see only their own tower's half.
+    assert kernels == {
+        "conv1": (11, 11, 3, 96),
+        "conv2": (5, 5, 48, 256),
+        "conv3": (3, 3, 256, 384),
+        "conv4": (3, 3, 192, 384),
+        "conv5": (3, 3, 192, 256),
+    }
+
+
+def test_input_tensor_and_weights_file(tmp_path):
+    inputs = keras.Input((40, 40, 3))
+    model = keras_cnns.resnet18(input_tensor=inputs, num_classes=4)
+    assert model.inputs[0] is inputs
+    path = os.fspath(tmp_path / "r18.weights.h5")
+    model.save_weights(path)
+    again = keras_cnns.resnet18(input_shape=(40, 40, 3), num_classes=4, weights=path)
+    x = np.random.default_rng(2).uniform(size=(1, 40, 40, 3)).astype("float32")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_mixed_precision_outputs_float32():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = keras_cnns.resnet18(input_shape=(32, 32, 3), num_classes=3)
+        assert model.get_layer("conv2_block1").compute_dtype == "bfloat16"
+        y = model(np.ones((1, 32, 32, 3), "float32"))
+        assert keras.backend.standardize_dtype(y.dtype) == "float32"
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def test_classifier_activation_none_gives_logits():
+    model = keras_cnns.vgg11(input_shape=(32, 32, 3), num_classes=3, classifier_activation=None)
+    y = keras.ops.convert_to_numpy(model(np.ones((2, 32, 32, 3), "float32") * 50))
+    assert not np.allclose(y.sum(axis=1), 1.0)
