@@ -5,43 +5,9 @@ import numpy as np
 import pytest
 
 from keras_cnns import layers as blocks
+from tests import reference
 
-# (layer, input shape, output shape, trainable parameters counted by hand)
-EXAMPLES = {
-    "ConvBNAct": [
-        # 3*3*4*8 kernel + 8 gamma + 8 beta
-        (lambda: blocks.ConvBNAct(8, 3, strides=2, padding=1), (2, 9, 9, 4), (2, 5, 5, 8), 304),
-        # grouped, biased, no norm: 3*3*(4/2)*8 + 8
-        (lambda: blocks.ConvBNAct(8, 3, groups=2, use_bias=True, norm=None), (2, 6, 6, 4), (2, 6, 6, 8), 152),
-    ],
-    "LocalResponseNormalization": [
-        (lambda: blocks.LocalResponseNormalization(), (2, 5, 5, 7), (2, 5, 5, 7), 0),
-    ],
-    "PaddedMaxPool2D": [
-        (lambda: blocks.PaddedMaxPool2D(3, 2, ceil_mode=True), (2, 26, 26, 3), (2, 13, 13, 3), 0),
-        (lambda: blocks.PaddedMaxPool2D(3, 2, padding=1), (2, 7, 7, 3), (2, 4, 4, 3), 0),
-    ],
-    "VGGStage": [
-        # (27*8 + 8) + (72*8 + 8)
-        (lambda: blocks.VGGStage(8, 2), (2, 8, 8, 3), (2, 4, 4, 8), 808),
-    ],
-    "BasicBlock": [
-        # conv1 288 + conv2 576 + projection 32, and 3 batch norms of 8 channels (48)
-        (lambda: blocks.BasicBlock(8, strides=2), (2, 8, 8, 4), (2, 4, 4, 8), 944),
-        # identity shortcut: 2 * 3*3*8*8 + 2 * 16
-        (lambda: blocks.BasicBlock(8), (2, 4, 4, 8), (2, 4, 4, 8), 1184),
-    ],
-    "BottleneckBlock": [
-        # conv1 6*8, conv2 3*3*(8/2)*8, conv3 8*16, projection 6*16; BN 2*(8+8+16+16)
-        (lambda: blocks.BottleneckBlock(4, strides=2, groups=2, width=8), (2, 8, 8, 6), (2, 4, 4, 16), 656),
-        (lambda: blocks.BottleneckBlock(4, strides=2, stride_in_3x3=True), (2, 7, 7, 16), (2, 4, 4, 16), 16 * 4 + 144 + 64 + 256 + 2 * (4 + 4 + 16 + 16)),
-    ],
-    "ClassifierHead": [
-        # flatten 2*2*3 -> 6 -> 5: (12*6 + 6) + (6*5 + 5)
-        (lambda: blocks.ClassifierHead(5, pooling="flatten", hidden_units=(6,), dropout=0.5), (2, 2, 2, 3), (2, 5), 113),
-        (lambda: blocks.ClassifierHead(5, pooling="max", classifier_activation=None), (2, 3, 3, 4), (2, 5), 25),
-    ],
-}
+EXAMPLES = reference.BLOCKS
 
 CASES = [
     pytest.param(make, shape, out, params, id=f"{name}-{i}")

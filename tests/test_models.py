@@ -35,11 +35,11 @@ def test_parameters_and_multiply_adds_at_default_size(name):
     assert info.macs == pytest.approx(reference.MACS[name])
 
 
-@pytest.mark.parametrize("name", sorted(reference.MACS_V1_5))
+@pytest.mark.parametrize("name", sorted(reference.resnet.MACS_V1_5))
 def test_resnet_v1_5_multiply_adds_match_torchvision(name):
     model = keras_cnns.create_model(name, stride_in_3x3=True)
     assert _trainable(model) == reference.PARAMS[name]
-    assert round(keras_cnns.count_macs(model) / 1e9, 3) == reference.MACS_V1_5[name]
+    assert round(keras_cnns.count_macs(model) / 1e9, 3) == reference.resnet.MACS_V1_5[name]
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -34,18 +34,27 @@ def pair(value, name):
 
 
 def padding_arg(padding):
-    """Normalizes a padding argument: "same", "valid", or explicit (pad_h, pad_w)."""
+    """Normalizes a padding argument.
+
+    Returns "same", "valid", or explicit zero padding ``((top, bottom), (left, right))``
+    from an int (all sides), a pair ``(pad_h, pad_w)`` (symmetric) or the full form.
+    """
     if padding in ("same", "valid"):
         return padding
-    if isinstance(padding, int):
+    if isinstance(padding, int) and padding >= 0:
         padding = (padding, padding)
-    if isinstance(padding, (list, tuple)) and len(padding) == 2 and all(
-        isinstance(p, int) and p >= 0 for p in padding
-    ):
-        return tuple(padding)
+    if isinstance(padding, (list, tuple)) and len(padding) == 2:
+        if all(isinstance(p, int) and p >= 0 for p in padding):
+            return ((padding[0], padding[0]), (padding[1], padding[1]))
+        if all(
+            isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(q, int) and q >= 0 for q in p)
+            for p in padding
+        ):
+            return tuple(tuple(p) for p in padding)
     raise ValueError(
-        "Expected `padding` to be 'same', 'valid', a non-negative int or a pair of "
-        f"non-negative ints (symmetric zero padding). Received: padding={padding!r}"
+        "Expected `padding` to be 'same', 'valid', a non-negative int, a pair of them "
+        "(symmetric zero padding) or ((top, bottom), (left, right)). "
+        f"Received: padding={padding!r}"
     )
 
 

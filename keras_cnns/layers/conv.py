@@ -13,6 +13,8 @@ from keras_cnns.layers._base import (
     register,
 )
 
+__all__ = ["ConvBNAct"]
+
 
 @register
 class ConvBNAct(keras.layers.Layer):
@@ -27,8 +29,8 @@ class ConvBNAct(keras.layers.Layer):
         filters: int, output channels.
         kernel_size: int or pair.
         strides: int or pair. Defaults to 1.
-        padding: ``"same"``, ``"valid"``, or an int / pair of symmetric zero padding.
-            Defaults to ``"same"``.
+        padding: ``"same"``, ``"valid"``, an int / pair of symmetric zero padding, or
+            ``((top, bottom), (left, right))``. Defaults to ``"same"``.
         groups: int, number of channel groups of the convolution. Defaults to 1.
         use_bias: bool, whether the convolution has a bias. Defaults to False (a bias
             before batch normalization is redundant).
@@ -87,7 +89,7 @@ class ConvBNAct(keras.layers.Layer):
         explicit = isinstance(self.padding, tuple)
         self.pad = (
             keras.layers.ZeroPadding2D(self.padding, dtype=self.dtype_policy, name="pad")
-            if explicit and any(self.padding)
+            if explicit and any(any(side) for side in self.padding)
             else None
         )
         self.conv = keras.layers.Conv2D(

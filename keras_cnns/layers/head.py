@@ -6,6 +6,8 @@ from keras_cnns.layers._base import build_chain, call_chain, check_choice, make_
 
 HEAD_POOLINGS = ("avg", "max", "flatten")
 
+__all__ = ["ClassifierHead"]
+
 
 @register
 class ClassifierHead(keras.layers.Layer):

@@ -5,6 +5,8 @@ from keras import ops
 
 from keras_cnns.layers._base import register
 
+__all__ = ["LocalResponseNormalization"]
+
 
 @register
 class LocalResponseNormalization(keras.layers.Layer):

@@ -5,6 +5,8 @@ from keras import ops
 
 from keras_cnns.layers._base import pair, register
 
+__all__ = ["PaddedMaxPool2D"]
+
 
 @register
 class PaddedMaxPool2D(keras.layers.Layer):

@@ -6,6 +6,8 @@ from keras import ops
 from keras_cnns.layers._base import build_chain, call_chain, make_activation, output_chain, register
 from keras_cnns.layers.conv import ConvBNAct
 
+__all__ = ["BasicBlock", "BottleneckBlock"]
+
 
 class _ResidualBlock(keras.layers.Layer):
     """Shared plumbing: residual branch + shortcut, added, then the activation.

@@ -5,6 +5,8 @@ import keras
 from keras_cnns.layers._base import build_chain, call_chain, output_chain, register
 from keras_cnns.layers.conv import ConvBNAct
 
+__all__ = ["VGGStage"]
+
 
 @register
 class VGGStage(keras.layers.Layer):

@@ -1,10 +1,24 @@
-"""Model builders, one module per family, all reached through the registry."""
+"""Model builders, one module per family, all reached through the registry.
 
-# Importing a family module registers its variants. As in torchvision, the function
-# ``alexnet`` shadows the module of the same name in this namespace.
-from keras_cnns.models.alexnet import AlexNet, alexnet, alexnet_owt, zfnet
+Importing a family module registers its variants. As in torchvision, the builder
+``alexnet`` shadows the module of the same name in this namespace.
+"""
+
+import sys
+
+from keras_cnns.models._builder import inference_model
+from keras_cnns.models.alexnet import *  # noqa: F401,F403
+from keras_cnns.models.densenet import *  # noqa: F401,F403
+from keras_cnns.models.googlenet import *  # noqa: F401,F403
+from keras_cnns.models.inception_resnet import *  # noqa: F401,F403
+from keras_cnns.models.inception_v3 import *  # noqa: F401,F403
+from keras_cnns.models.inception_v4 import *  # noqa: F401,F403
+from keras_cnns.models.lenet import *  # noqa: F401,F403
+from keras_cnns.models.mobilenet import *  # noqa: F401,F403
+from keras_cnns.models.nin import *  # noqa: F401,F403
 from keras_cnns.models.registry import (
     IMAGENET_CAFFE,
+    IMAGENET_INCEPTION,
     IMAGENET_RGB,
     ModelInfo,
     Preprocessing,
@@ -13,30 +27,22 @@ from keras_cnns.models.registry import (
     model_info,
     register_model,
 )
-from keras_cnns.models.resnet import (
-    ResNet,
-    resnet18,
-    resnet34,
-    resnet50,
-    resnet101,
-    resnet152,
-    resnext50_32x4d,
-    resnext101_32x4d,
-    resnext101_32x8d,
-)
-from keras_cnns.models.vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
+from keras_cnns.models.resnet import *  # noqa: F401,F403
+from keras_cnns.models.vgg import *  # noqa: F401,F403
 
-__all__ = [
-    "IMAGENET_CAFFE",
-    "IMAGENET_RGB",
-    "AlexNet",
-    "ModelInfo",
-    "Preprocessing",
-    "ResNet",
-    "VGG",
-    "create_model",
-    "list_models",
-    "model_info",
-    "register_model",
-    *list_models(),
-]
+_FAMILIES = [module for name, module in sys.modules.items() if name.startswith("keras_cnns.models.") and hasattr(module, "__all__")]
+__all__ = sorted(
+    [
+        "IMAGENET_CAFFE",
+        "IMAGENET_INCEPTION",
+        "IMAGENET_RGB",
+        "ModelInfo",
+        "Preprocessing",
+        "create_model",
+        "inference_model",
+        "list_models",
+        "model_info",
+        "register_model",
+    ]
+    + [name for family in _FAMILIES for name in family.__all__]
+)

@@ -14,7 +14,7 @@ from keras_cnns.layers import ClassifierHead
 POOLINGS = (None, "avg", "max")
 
 
-def _input_shape(input_shape, input_tensor, default_size, include_top):
+def _input_shape(input_shape, input_tensor, default_size, include_top, channels):
     if input_tensor is not None:
         shape = tuple(input_tensor.shape[1:])
         if input_shape is not None and tuple(input_shape) != shape:
@@ -25,7 +25,7 @@ def _input_shape(input_shape, input_tensor, default_size, include_top):
         input_shape = shape
     if input_shape is None:
         size = default_size if include_top else None
-        return (size, size, 3)
+        return (size, size, channels)
     input_shape = tuple(input_shape)
     if len(input_shape) != 3 or not all(d is None or (isinstance(d, int) and d > 0) for d in input_shape):
         raise ValueError(
@@ -51,16 +51,27 @@ def build_model(
     pooling,
     num_classes,
     classifier_activation,
+    aux_head=None,
+    default_channels=3,
 ):
     """Assembles a classification model around a feature extractor.
 
     Args:
-        features: callable mapping the input tensor to the last feature map.
+        features: callable mapping the input tensor to the last feature map, or, when
+            ``aux_head`` is given, to ``(feature_map, taps)``: the intermediate tensors
+            that feed the auxiliary classifiers.
+        aux_head: None, or a callable ``(tap, index, num_classes, classifier_activation)``
+            returning an auxiliary output (index counts from 1). The model then has
+            ``1 + len(taps)`` outputs, the main one first; ``inference_model`` drops the
+            auxiliary ones.
+        default_channels: input channels when ``input_shape`` is None. Defaults to 3.
         name: model name.
         default_size: default square input size.
         min_size: smallest square input size accepted.
         head: dict of ``ClassifierHead`` arguments besides ``num_classes`` and
-            ``classifier_activation`` (``pooling``, ``hidden_units``, ``dropout``).
+            ``classifier_activation`` (``pooling``, ``hidden_units``, ``dropout``), or a
+            callable ``(feature_map, num_classes, classifier_activation) -> output``
+            for heads of another shape (NIN's 1x1 convolution before global pooling).
         The other arguments are those of every builder (see the package docs).
 
     Returns:
@@ -85,16 +96,23 @@ def build_model(
             "The `weights` argument should be None (random initialization) or the path to "
             f"an existing weights file (.weights.h5). Received: weights={weights!r}"
         )
-    shape = _input_shape(input_shape, input_tensor, default_size, include_top)
+    shape = _input_shape(input_shape, input_tensor, default_size, include_top, default_channels)
     too_small = [d for d in shape[:2] if d is not None and d < min_size]
     if too_small:
         raise ValueError(
             f"Input size must be at least {min_size}x{min_size} for {name}. Received: input_shape={shape}"
         )
-    if include_top and head.get("pooling") == "flatten" and None in shape[:2]:
+    flattens = isinstance(head, dict) and head.get("pooling") == "flatten"
+    if include_top and flattens and None in shape[:2]:
         raise ValueError(
             f"With include_top=True, {name} flattens its features and needs a static input "
             f"size (for example ({default_size}, {default_size}, 3)). Received: input_shape={shape}"
+        )
+
+    if aux_head is not None and not include_top:
+        raise ValueError(
+            "Auxiliary classifiers need the classification head. "
+            "Received: aux_logits=True with include_top=False"
         )
 
     if input_tensor is None:
@@ -104,13 +122,39 @@ def build_model(
         x = input_tensor
         inputs = keras.utils.get_source_inputs(input_tensor)
     x = features(x)
-    if include_top:
+    aux = []
+    if aux_head is not None:
+        x, taps = x
+        aux = [aux_head(tap, i, num_classes, classifier_activation) for i, tap in enumerate(taps, start=1)]
+    if include_top and callable(head):
+        x = head(x, num_classes, classifier_activation)
+    elif include_top:
         x = ClassifierHead(num_classes, classifier_activation=classifier_activation, name="head", **head)(x)
     elif pooling == "avg":
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs, [x, *aux] if aux else x, name=name)
     if weights is not None:
         model.load_weights(weights)
     return model
+
+
+def inference_model(model):
+    """The single-output model of a model built with auxiliary classifiers.
+
+    Training graphs of GoogLeNet and Inception v3 (``aux_logits=True``) have the main
+    output first and one output per auxiliary head. The returned model shares the
+    weights and computes the main output only, with identical predictions. A model with
+    one output is returned as it is.
+
+    Examples:
+
+    >>> import keras_cnns
+    >>> train = keras_cnns.create_model("googlenet", aux_logits=True)
+    >>> len(train.outputs), len(keras_cnns.inference_model(train).outputs)
+    (3, 1)
+    """
+    if len(model.outputs) == 1:
+        return model
+    return keras.Model(model.inputs, model.outputs[0], name=model.name)

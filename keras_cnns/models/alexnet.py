@@ -36,6 +36,8 @@ ZFNET_CONVS = (
     Conv(256, 3, 1, 1, 1, ("pool",)),  # 13 -> 6
 )
 
+__all__ = ["AlexNet", "alexnet", "alexnet_owt", "zfnet"]
+
 
 def _windows(convs, pool_size, pool_stride, ceil_mode):
     for conv in convs:

@@ -29,6 +29,8 @@ class Preprocessing:
 IMAGENET_RGB = Preprocessing(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
 #: Caffe: BGR with the ImageNet mean subtracted, no scaling (keras.applications VGG, ResNet).
 IMAGENET_CAFFE = Preprocessing(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), channel_order="BGR")
+#: Inception: RGB scaled to [-1, 1] (TF-slim, keras.applications Inception and MobileNet).
+IMAGENET_INCEPTION = Preprocessing(mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5))
 
 
 @dataclasses.dataclass(frozen=True)

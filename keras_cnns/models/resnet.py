@@ -14,6 +14,8 @@ LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 
 BLOCKS = {"basic": BasicBlock, "bottleneck": BottleneckBlock}
 WIDTHS = (64, 128, 256, 512)
 
+__all__ = ["ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d", "resnext101_32x8d"]
+
 
 def ResNet(
     *,

@@ -8,6 +8,8 @@ WIDTHS = (64, 128, 256, 512, 512)
 #: Convolutions per stage, Table 1 of the paper.
 CONFIGS = {"A": (1, 1, 2, 2, 2), "B": (2, 2, 2, 2, 2), "D": (2, 2, 3, 3, 3), "E": (2, 2, 4, 4, 4)}
 
+__all__ = ["VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+
 
 def VGG(
     *,

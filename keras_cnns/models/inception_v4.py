@@ -1,0 +1,3 @@
+"""(work in progress)"""
+
+__all__ = []
