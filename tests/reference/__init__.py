@@ -6,7 +6,8 @@ Each family module defines, for its registered models:
   ``meta["num_params"]``, keras.applications' trainable count, or the paper's layer
   specification), as listed in the issues and in shared/reference/architectures.md;
 * ``MACS``: forward multiply-adds in G at the default input (torchvision's ``_ops``,
-  keras.applications computed, or the paper layout);
+  keras.applications computed, or the paper layout), as strings with the published
+  decimals ("0.724", "0.000417"): the test rounds the count to that many decimals;
 * ``FEATURES``: channels of the pooled features (include_top=False, pooling="avg");
 * optionally ``TOTAL`` (``count_params()``: trainable + batch-norm moving statistics,
   where it differs from PARAMS), ``MIN_SIZE`` (a published minimum input), ``SPATIAL``

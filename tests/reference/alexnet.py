@@ -7,7 +7,7 @@ computed from Fig. 3 of the paper. Spatial sizes: the AlexNet issue's
 """
 
 PARAMS = {"alexnet": 60_965_224, "alexnet_owt": 61_100_840, "zfnet": 62_357_608}
-MACS = {"alexnet": 0.724, "alexnet_owt": 0.714, "zfnet": 1.168}
+MACS = {"alexnet": "0.724", "alexnet_owt": "0.714", "zfnet": "1.168"}
 FEATURES = {"alexnet": 256, "alexnet_owt": 256, "zfnet": 256}
 MIN_SIZE = {"alexnet_owt": 63}
 SPATIAL = {

@@ -29,16 +29,16 @@ TOTAL = {
     "resnext101_32x8d": 88_994_216,
 }
 MACS = {
-    "resnet18": 1.814,
-    "resnet34": 3.664,
-    "resnet50": 3.858,
-    "resnet101": 7.570,
-    "resnet152": 11.282,
-    "resnext50_32x4d": 4.230,
-    "resnext101_32x4d": 7.970,
-    "resnext101_32x8d": 16.414,
+    "resnet18": "1.814",
+    "resnet34": "3.664",
+    "resnet50": "3.858",
+    "resnet101": "7.570",
+    "resnet152": "11.282",
+    "resnext50_32x4d": "4.230",
+    "resnext101_32x4d": "7.970",
+    "resnext101_32x8d": "16.414",
 }
-MACS_V1_5 = {"resnet50": 4.089, "resnet101": 7.801, "resnet152": 11.514}
+MACS_V1_5 = {"resnet50": "4.089", "resnet101": "7.801", "resnet152": "11.514"}
 FEATURES = {name: 2048 for name in PARAMS} | {"resnet18": 512, "resnet34": 512}
 MIN_SIZE = {"resnet50": 32}
 SPATIAL = {

@@ -14,7 +14,7 @@ PARAMS = {
     "vgg19_bn": 143_678_248,
 }
 TOTAL = {"vgg11_bn": 132_874_344, "vgg13_bn": 133_059_624, "vgg16_bn": 138_374_440, "vgg19_bn": 143_689_256}
-MACS = {f"vgg{d}{bn}": m for d, m in zip(_DEPTHS, (7.609, 11.308, 15.470, 19.632)) for bn in ("", "_bn")}
+MACS = {f"vgg{d}{bn}": m for d, m in zip(_DEPTHS, ("7.609", "11.308", "15.470", "19.632")) for bn in ("", "_bn")}
 FEATURES = {f"vgg{d}{bn}": 512 for d in _DEPTHS for bn in ("", "_bn")}
 MIN_SIZE = {"vgg16": 32}
 SPATIAL = {"vgg16": {"block1": 112, "block2": 56, "block3": 28, "block4": 14, "block5": 7}}
