@@ -1,4 +1,4 @@
-"""``python -m keras_cnns list [PATTERN]``: the registered models and their numbers."""
+"""``python -m keras_cnns list [PATTERN] [--format markdown]``: the registered models."""
 
 import argparse
 import os
@@ -7,13 +7,30 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def markdown_table(pattern=None):
+    """The README's model table, one line a row, generated from the registry."""
+    from keras_cnns import list_models, model_info
+
+    lines = ["| model | paper | input (min) | trainable params | GMACs |", "|---|---|---|---:|---:|"]
+    for info in map(model_info, list_models(pattern)):
+        authors = info.paper.split(". ")[0]
+        lines.append(
+            f"| `{info.name}` | [{authors} {info.year}]({info.url}) | "
+            f"{info.default_size} ({info.min_size}) | {info.params:,} | {info.macs:g} |"
+        )
+    return lines
+
+
 def _list(args):
     from keras_cnns import list_models, model_info
 
-    print(f"{'name':<20} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>7}")
-    for name in list_models(args.pattern):
-        info = model_info(name)
-        print(f"{name:<20} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>7.3f}")
+    if args.format == "markdown":
+        print("\n".join(markdown_table(args.pattern)))
+        return 0
+    infos = [model_info(name) for name in list_models(args.pattern)]
+    print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}")
+    for info in infos:
+        print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}")
     return 0
 
 
@@ -22,6 +39,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the registered models")
     listing.add_argument("pattern", nargs="?", default=None, help='fnmatch pattern, e.g. "resnet*"')
+    listing.add_argument("--format", choices=("text", "markdown"), default="text", help="output format")
     listing.set_defaults(run=_list)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -13,6 +13,8 @@ Activation and normalization are given as strings and resolved by the small fact
 below, so block configs stay plain JSON.
 """
 
+import inspect
+
 import keras
 
 register = keras.saving.register_keras_serializable(package="keras_cnns")
@@ -116,3 +118,38 @@ def output_chain(layers, input_shape):
         if layer is not None:
             shape = tuple(layer.compute_output_shape(shape))
     return shape
+
+
+class Block(keras.layers.Layer):
+    """Base of every keras_cnns layer: ``get_config`` from the ``__init__`` signature.
+
+    Each ``__init__`` parameter (besides ``**kwargs``) is kept as a same-named public
+    attribute, so the config is exactly the constructor's arguments.
+    """
+
+    def get_config(self):
+        config = super().get_config()
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and parameter.kind is not parameter.VAR_KEYWORD:
+                config[name] = getattr(self, name)
+        return config
+
+
+class ChainBlock(Block):
+    """A block whose children run one after the other, listed by ``_chain()``.
+
+    ``None`` entries (an optional child that is absent) are skipped. Subclasses create
+    the children in ``__init__`` and return them in call order from ``_chain``.
+    """
+
+    def _chain(self):
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        build_chain(self._chain(), input_shape)
+
+    def call(self, inputs):
+        return call_chain(self._chain(), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return output_chain(self._chain(), input_shape)

@@ -2,22 +2,13 @@
 
 import keras
 
-from keras_cnns.layers._base import (
-    build_chain,
-    call_chain,
-    make_activation,
-    make_norm,
-    output_chain,
-    pair,
-    padding_arg,
-    register,
-)
+from keras_cnns.layers._base import ChainBlock, make_activation, make_norm, pair, padding_arg, register
 
 __all__ = ["ConvBNAct"]
 
 
 @register
-class ConvBNAct(keras.layers.Layer):
+class ConvBNAct(ChainBlock):
     """Conv2D, then optional batch normalization, then optional activation.
 
     The convolution may be grouped (AlexNet's two towers, ResNeXt's cardinality) and
@@ -116,28 +107,4 @@ class ConvBNAct(keras.layers.Layer):
                 f"Expected input channels divisible by groups={self.groups}. "
                 f"Received: input_shape={tuple(input_shape)}"
             )
-        build_chain(self._chain(), input_shape)
-
-    def call(self, inputs):
-        return call_chain(self._chain(), inputs)
-
-    def compute_output_shape(self, input_shape):
-        return output_chain(self._chain(), input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            groups=self.groups,
-            use_bias=self.use_bias,
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            norm_scale=self.norm_scale,
-            activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
-        )
-        return config
+        super().build(input_shape)

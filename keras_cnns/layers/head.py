@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_cnns.layers._base import build_chain, call_chain, check_choice, make_activation, output_chain, register
+from keras_cnns.layers._base import ChainBlock, check_choice, make_activation, register
 
 HEAD_POOLINGS = ("avg", "max", "flatten")
 
@@ -10,7 +10,7 @@ __all__ = ["ClassifierHead"]
 
 
 @register
-class ClassifierHead(keras.layers.Layer):
+class ClassifierHead(ChainBlock):
     """Pools (or flattens) a feature map and classifies it.
 
     ``pooling="flatten"`` with ``hidden_units=(4096, 4096)`` and ``dropout=0.5`` is the
@@ -91,22 +91,4 @@ class ClassifierHead(keras.layers.Layer):
                 "A flattening head needs a static feature-map shape. "
                 f"Received: input_shape={tuple(input_shape)}"
             )
-        build_chain(self._chain(), input_shape)
-
-    def call(self, inputs):
-        return call_chain(self._chain(), inputs)
-
-    def compute_output_shape(self, input_shape):
-        return output_chain(self._chain(), input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_classes=self.num_classes,
-            pooling=self.pooling,
-            hidden_units=self.hidden_units,
-            dropout=self.dropout,
-            activation=self.activation,
-            classifier_activation=self.classifier_activation,
-        )
-        return config
+        super().build(input_shape)

@@ -1,15 +1,14 @@
 """Local response normalization, as AlexNet defines it."""
 
-import keras
 from keras import ops
 
-from keras_cnns.layers._base import register
+from keras_cnns.layers._base import Block, register
 
 __all__ = ["LocalResponseNormalization"]
 
 
 @register
-class LocalResponseNormalization(keras.layers.Layer):
+class LocalResponseNormalization(Block):
     """Local response normalization across channels (Krizhevsky et al., 2012, §3.3).
 
     ``b[c] = a[c] / (k + alpha * sum(a[j] ** 2 for j in the n channels around c)) ** beta``
@@ -57,8 +56,3 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(size=self.size, alpha=self.alpha, beta=self.beta, k=self.k)
-        return config

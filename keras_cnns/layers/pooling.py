@@ -3,13 +3,13 @@
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import pair, register
+from keras_cnns.layers._base import Block, pair, register
 
 __all__ = ["PaddedMaxPool2D"]
 
 
 @register
-class PaddedMaxPool2D(keras.layers.Layer):
+class PaddedMaxPool2D(Block):
     """Max pooling with symmetric padding and an optional ceil mode.
 
     Keras pools with ``"valid"`` or ``"same"`` padding; Caffe and PyTorch pad
@@ -79,13 +79,3 @@ class PaddedMaxPool2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(self.pool.compute_output_shape(self._padded_shape(input_shape)))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            pool_size=self.pool_size,
-            strides=self.strides,
-            padding=self.padding,
-            ceil_mode=self.ceil_mode,
-        )
-        return config

@@ -1,15 +1,14 @@
 """Residual blocks of ResNet (He et al., 2015) and ResNeXt (Xie et al., 2016)."""
 
-import keras
 from keras import ops
 
-from keras_cnns.layers._base import build_chain, call_chain, make_activation, output_chain, register
+from keras_cnns.layers._base import Block, build_chain, call_chain, make_activation, output_chain, register
 from keras_cnns.layers.conv import ConvBNAct
 
 __all__ = ["BasicBlock", "BottleneckBlock"]
 
 
-class _ResidualBlock(keras.layers.Layer):
+class _ResidualBlock(Block):
     """Shared plumbing: residual branch + shortcut, added, then the activation.
 
     The shortcut is the identity when the shape is unchanged and a 1x1 convolution with
@@ -65,18 +64,6 @@ class _ResidualBlock(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return output_chain(self._branch(), input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            strides=self.strides,
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            activation=self.activation,
-        )
-        return config
 
 
 @register
@@ -174,13 +161,3 @@ class BottleneckBlock(_ResidualBlock):
 
     def _branch(self):
         return [self.conv1, self.conv2, self.conv3]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            groups=self.groups,
-            width=self.width,
-            expansion=self.expansion,
-            stride_in_3x3=self.stride_in_3x3,
-        )
-        return config

@@ -2,14 +2,14 @@
 
 import keras
 
-from keras_cnns.layers._base import build_chain, call_chain, output_chain, register
+from keras_cnns.layers._base import ChainBlock, register
 from keras_cnns.layers.conv import ConvBNAct
 
 __all__ = ["VGGStage"]
 
 
 @register
-class VGGStage(keras.layers.Layer):
+class VGGStage(ChainBlock):
     """``num_convs`` 3x3 convolutions (stride 1, "same"), ReLU, then 2x2/2 max pooling.
 
     Simonyan and Zisserman (2014), Table 1. With ``norm="batch"`` every convolution is
@@ -72,25 +72,3 @@ class VGGStage(keras.layers.Layer):
 
     def _chain(self):
         return [*self.convs, self.max_pool]
-
-    def build(self, input_shape):
-        build_chain(self._chain(), input_shape)
-
-    def call(self, inputs):
-        return call_chain(self._chain(), inputs)
-
-    def compute_output_shape(self, input_shape):
-        return output_chain(self._chain(), input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            num_convs=self.num_convs,
-            norm=self.norm,
-            use_bias=self.use_bias,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            pool=self.pool,
-        )
-        return config

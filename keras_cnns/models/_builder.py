@@ -44,15 +44,15 @@ def build_model(
     default_size,
     min_size,
     head,
-    include_top,
-    weights,
-    input_tensor,
-    input_shape,
-    pooling,
-    num_classes,
-    classifier_activation,
     aux_head=None,
     default_channels=3,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
 ):
     """Assembles a classification model around a feature extractor.
 
@@ -60,11 +60,6 @@ def build_model(
         features: callable mapping the input tensor to the last feature map, or, when
             ``aux_head`` is given, to ``(feature_map, taps)``: the intermediate tensors
             that feed the auxiliary classifiers.
-        aux_head: None, or a callable ``(tap, index, num_classes, classifier_activation)``
-            returning an auxiliary output (index counts from 1). The model then has
-            ``1 + len(taps)`` outputs, the main one first; ``inference_model`` drops the
-            auxiliary ones.
-        default_channels: input channels when ``input_shape`` is None. Defaults to 3.
         name: model name.
         default_size: default square input size.
         min_size: smallest square input size accepted.
@@ -72,7 +67,25 @@ def build_model(
             ``classifier_activation`` (``pooling``, ``hidden_units``, ``dropout``), or a
             callable ``(feature_map, num_classes, classifier_activation) -> output``
             for heads of another shape (NIN's 1x1 convolution before global pooling).
-        The other arguments are those of every builder (see the package docs).
+        aux_head: None, or a callable ``(tap, index, num_classes, classifier_activation)``
+            returning an auxiliary output (index counts from 1). The model then has
+            ``1 + len(taps)`` outputs, the main one first; ``inference_model`` drops the
+            auxiliary ones.
+        default_channels: input channels when ``input_shape`` is None. Defaults to 3.
+
+    The remaining arguments are those that every keras_cnns builder takes, with the
+    keras.applications meanings; family builders pass them through as ``**kwargs``:
+
+        include_top: bool, whether to add the classification head. Defaults to True.
+        weights: None (random initialization) or the path of a weights file.
+        input_tensor: optional Keras tensor to use as the model's input.
+        input_shape: (height, width, channels); height and width may be None when no
+            flattening head needs them. Defaults to the architecture's default size.
+        pooling: with include_top=False, "avg" or "max" global pooling of the last
+            feature map, or None to return the map. Must be None with include_top=True.
+        num_classes: int, number of classes. Defaults to 1000.
+        classifier_activation: activation of the predictions, or None for logits.
+            Defaults to "softmax".
 
     Returns:
         An uncompiled functional ``keras.Model``.

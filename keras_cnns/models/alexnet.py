@@ -56,14 +56,8 @@ def AlexNet(
     ceil_mode=False,
     lrn_size=5,
     default_size=227,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="alexnet",
+    **kwargs,
 ):
     """An AlexNet-style network from a table of convolutions.
 
@@ -75,8 +69,10 @@ def AlexNet(
         ceil_mode: round pooled sizes up, as Caffe. Defaults to False.
         lrn_size: channels in the response-normalization window. Defaults to 5.
         default_size: default input size. Defaults to 227.
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
 
     The minimum input size is computed from the table: the smallest input for which no
     feature map vanishes.
@@ -111,13 +107,7 @@ def AlexNet(
         default_size=default_size,
         min_size=min_size,
         head=dict(pooling="flatten", hidden_units=tuple(fc_units), dropout=dropout),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
     )
 
 
@@ -136,9 +126,9 @@ def AlexNet(
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )
-def alexnet(**kwargs):
+def alexnet(*, name="alexnet", **kwargs):
     """AlexNet as in the 2012 paper: two towers, LRN, 96-256-384-384-256."""
-    return AlexNet(convs=ALEXNET_CONVS, default_size=227, **{"name": "alexnet", **kwargs})
+    return AlexNet(convs=ALEXNET_CONVS, default_size=227, name=name, **kwargs)
 
 
 @register_model(
@@ -156,9 +146,9 @@ def alexnet(**kwargs):
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )
-def alexnet_owt(**kwargs):
+def alexnet_owt(*, name="alexnet_owt", **kwargs):
     """AlexNet, single-tower "one weird trick" layout (torchvision's alexnet)."""
-    return AlexNet(convs=ALEXNET_OWT_CONVS, default_size=224, **{"name": "alexnet_owt", **kwargs})
+    return AlexNet(convs=ALEXNET_OWT_CONVS, default_size=224, name=name, **kwargs)
 
 
 @register_model(
@@ -176,6 +166,6 @@ def alexnet_owt(**kwargs):
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )
-def zfnet(**kwargs):
+def zfnet(*, name="zfnet", **kwargs):
     """ZFNet (Fig. 3): 7x7/2 conv1, 5x5/2 conv2, ungrouped 384-384-256."""
-    return AlexNet(convs=ZFNET_CONVS, ceil_mode=True, default_size=224, **{"name": "zfnet", **kwargs})
+    return AlexNet(convs=ZFNET_CONVS, ceil_mode=True, default_size=224, name=name, **kwargs)

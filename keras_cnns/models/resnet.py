@@ -25,14 +25,8 @@ def ResNet(
     width_per_group=64,
     stride_in_3x3=False,
     norm="batch",
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="resnet",
+    **kwargs,
 ):
     """A ResNet or ResNeXt: 7x7/2 stem, 3x3/2 max pool, four stages, global pooling.
 
@@ -45,8 +39,10 @@ def ResNet(
         stride_in_3x3: put a bottleneck's stride in its 3x3 convolution (ResNet v1.5,
             ResNeXt) rather than the first 1x1 (the ResNet paper). Defaults to False.
         norm: "batch" or "sync_batch". Defaults to "batch".
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
     """
     if block not in BLOCKS:
         raise ValueError(f"Expected `block` to be one of {list(BLOCKS)}. Received: block={block!r}")
@@ -77,13 +73,7 @@ def ResNet(
         default_size=224,
         min_size=32,
         head=dict(pooling="avg"),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
     )
 
 
@@ -128,51 +118,57 @@ def _resnext_meta(depth, params, macs):
 
 
 @register_model(**_resnet_meta(18, 11_689_512, 1.814))
-def resnet18(**kwargs):
+def resnet18(*, name="resnet18", **kwargs):
     """ResNet-18."""
-    return ResNet(block="basic", layers=LAYERS[18], **{"name": "resnet18", **kwargs})
+    return ResNet(block="basic", layers=LAYERS[18], name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(34, 21_797_672, 3.664))
-def resnet34(**kwargs):
+def resnet34(*, name="resnet34", **kwargs):
     """ResNet-34."""
-    return ResNet(block="basic", layers=LAYERS[34], **{"name": "resnet34", **kwargs})
+    return ResNet(block="basic", layers=LAYERS[34], name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE))
-def resnet50(**kwargs):
+def resnet50(*, name="resnet50", **kwargs):
     """ResNet-50 (v1; ``stride_in_3x3=True`` for v1.5)."""
-    return ResNet(block="bottleneck", layers=LAYERS[50], **{"name": "resnet50", **kwargs})
+    return ResNet(block="bottleneck", layers=LAYERS[50], name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE))
-def resnet101(**kwargs):
+def resnet101(*, name="resnet101", **kwargs):
     """ResNet-101 (v1; ``stride_in_3x3=True`` for v1.5)."""
-    return ResNet(block="bottleneck", layers=LAYERS[101], **{"name": "resnet101", **kwargs})
+    return ResNet(block="bottleneck", layers=LAYERS[101], name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE))
-def resnet152(**kwargs):
+def resnet152(*, name="resnet152", **kwargs):
     """ResNet-152 (v1; ``stride_in_3x3=True`` for v1.5)."""
-    return ResNet(block="bottleneck", layers=LAYERS[152], **{"name": "resnet152", **kwargs})
+    return ResNet(block="bottleneck", layers=LAYERS[152], name=name, **kwargs)
 
 
 @register_model(**_resnext_meta(50, 25_028_904, 4.230))
-def resnext50_32x4d(**kwargs):
+def resnext50_32x4d(*, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
     """ResNeXt-50, 32 groups of width 4."""
-    options = dict(groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d")
-    return ResNet(block="bottleneck", layers=LAYERS[50], **{**options, **kwargs})
+    return ResNet(
+        block="bottleneck", layers=LAYERS[50], groups=32, width_per_group=4,
+        stride_in_3x3=stride_in_3x3, name=name, **kwargs
+    )
 
 
 @register_model(**_resnext_meta(101, 44_177_704, 7.970))
-def resnext101_32x4d(**kwargs):
+def resnext101_32x4d(*, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
     """ResNeXt-101, 32 groups of width 4."""
-    options = dict(groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d")
-    return ResNet(block="bottleneck", layers=LAYERS[101], **{**options, **kwargs})
+    return ResNet(
+        block="bottleneck", layers=LAYERS[101], groups=32, width_per_group=4,
+        stride_in_3x3=stride_in_3x3, name=name, **kwargs
+    )
 
 
 @register_model(**_resnext_meta(101, 88_791_336, 16.414))
-def resnext101_32x8d(**kwargs):
+def resnext101_32x8d(*, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
     """ResNeXt-101, 32 groups of width 8."""
-    options = dict(groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d")
-    return ResNet(block="bottleneck", layers=LAYERS[101], **{**options, **kwargs})
+    return ResNet(
+        block="bottleneck", layers=LAYERS[101], groups=32, width_per_group=8,
+        stride_in_3x3=stride_in_3x3, name=name, **kwargs
+    )

@@ -17,14 +17,8 @@ def VGG(
     norm=None,
     fc_units=(4096, 4096),
     dropout=0.5,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="vgg",
+    **kwargs,
 ):
     """A VGG network: five ``VGGStage`` blocks, named ``block1`` ... ``block5``.
 
@@ -35,8 +29,10 @@ def VGG(
             (conv bias kept, as torchvision's vgg*_bn).
         fc_units: widths of the hidden fully connected layers. Defaults to (4096, 4096).
         dropout: dropout rate after each hidden layer. Defaults to 0.5.
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
     """
     counts = CONFIGS[config] if isinstance(config, str) and config in CONFIGS else tuple(config)
     if len(counts) != 5:
@@ -55,13 +51,7 @@ def VGG(
         default_size=224,
         min_size=32,
         head=dict(pooling="flatten", hidden_units=tuple(fc_units), dropout=dropout),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
     )
 
 
@@ -89,48 +79,48 @@ def _meta(params, macs, bn=False, preprocessing=IMAGENET_RGB):
 
 
 @register_model(**_meta(132_863_336, 7.609))
-def vgg11(**kwargs):
+def vgg11(*, name="vgg11", **kwargs):
     """VGG-11 (configuration A)."""
-    return VGG(config="A", **{"name": "vgg11", **kwargs})
+    return VGG(config="A", name=name, **kwargs)
 
 
 @register_model(**_meta(133_047_848, 11.308))
-def vgg13(**kwargs):
+def vgg13(*, name="vgg13", **kwargs):
     """VGG-13 (configuration B)."""
-    return VGG(config="B", **{"name": "vgg13", **kwargs})
+    return VGG(config="B", name=name, **kwargs)
 
 
 @register_model(**_meta(138_357_544, 15.470, preprocessing=IMAGENET_CAFFE))
-def vgg16(**kwargs):
+def vgg16(*, name="vgg16", **kwargs):
     """VGG-16 (configuration D)."""
-    return VGG(config="D", **{"name": "vgg16", **kwargs})
+    return VGG(config="D", name=name, **kwargs)
 
 
 @register_model(**_meta(143_667_240, 19.632, preprocessing=IMAGENET_CAFFE))
-def vgg19(**kwargs):
+def vgg19(*, name="vgg19", **kwargs):
     """VGG-19 (configuration E)."""
-    return VGG(config="E", **{"name": "vgg19", **kwargs})
+    return VGG(config="E", name=name, **kwargs)
 
 
 @register_model(**_meta(132_868_840, 7.609, bn=True))
-def vgg11_bn(**kwargs):
+def vgg11_bn(*, name="vgg11_bn", **kwargs):
     """VGG-11 with batch normalization."""
-    return VGG(config="A", norm="batch", **{"name": "vgg11_bn", **kwargs})
+    return VGG(config="A", norm="batch", name=name, **kwargs)
 
 
 @register_model(**_meta(133_053_736, 11.308, bn=True))
-def vgg13_bn(**kwargs):
+def vgg13_bn(*, name="vgg13_bn", **kwargs):
     """VGG-13 with batch normalization."""
-    return VGG(config="B", norm="batch", **{"name": "vgg13_bn", **kwargs})
+    return VGG(config="B", norm="batch", name=name, **kwargs)
 
 
 @register_model(**_meta(138_365_992, 15.470, bn=True))
-def vgg16_bn(**kwargs):
+def vgg16_bn(*, name="vgg16_bn", **kwargs):
     """VGG-16 with batch normalization."""
-    return VGG(config="D", norm="batch", **{"name": "vgg16_bn", **kwargs})
+    return VGG(config="D", norm="batch", name=name, **kwargs)
 
 
 @register_model(**_meta(143_678_248, 19.632, bn=True))
-def vgg19_bn(**kwargs):
+def vgg19_bn(*, name="vgg19_bn", **kwargs):
     """VGG-19 with batch normalization."""
-    return VGG(config="E", norm="batch", **{"name": "vgg19_bn", **kwargs})
+    return VGG(config="E", norm="batch", name=name, **kwargs)
