@@ -150,6 +150,7 @@ def test_mixed_precision_outputs_float32():
     try:
         model = keras_cnns.resnet18(input_shape=(32, 32, 3), num_classes=3)
         assert model.get_layer("conv2_block1").compute_dtype == "bfloat16"
+        assert model.output.dtype == "float32"  # symbolic, as the eager outputs
         y = model(np.ones((1, 32, 32, 3), "float32"))
         assert keras.backend.standardize_dtype(y.dtype) == "float32"
     finally:

@@ -85,6 +85,10 @@ class ClassifierHead(ChainBlock):
             chain.append(self.dropouts[0] if self.dropouts else None)
         return chain + [self.predictions, self.output_activation]
 
+    def compute_output_spec(self, inputs):
+        # The outputs are float32 even under mixed precision; say so to symbolic tensors too.
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="float32")
+
     def build(self, input_shape):
         if self.pooling == "flatten" and None in tuple(input_shape)[1:]:
             raise ValueError(

@@ -1,3 +1,463 @@
-"""(work in progress)"""
+"""The Inception v3 modules (Szegedy et al., 2015): 35x35, 17x17 and 8x8 grids, the two
+grid reductions and the auxiliary classifier.
 
-__all__ = []
+Each module is a set of parallel branches of ``ConvBNAct`` units (no conv bias; batch
+norm, epsilon 1e-3 as TF-slim and keras.applications) whose outputs are concatenated
+on the channels. The widths are those of the released network (TF-slim, keras.applications,
+torchvision); only the widths that change between repeats are arguments
+(``pool_features`` of the 35x35 module, ``channels_7x7`` of the 17x17 module). Attribute
+names follow torchvision's (``branch5x5_1``, ``branch3x3dbl_2``, ...), so weights can be
+matched to that port by name.
+"""
+
+import keras
+from keras import ops
+
+from keras_cnns.layers._base import build_chain, call_chain, output_chain, register
+from keras_cnns.layers.conv import ConvBNAct
+from keras_cnns.layers.head import ClassifierHead
+from keras_cnns.layers.pooling import PaddedMaxPool2D
+
+__all__ = ["InceptionV3A", "InceptionV3Aux", "InceptionV3B", "InceptionV3C", "InceptionV3D", "InceptionV3E"]
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
+    return value
+
+
+class _InceptionV3Module(keras.layers.Layer):
+    """Shared plumbing: parallel branches concatenated on the channel axis.
+
+    ``_branches()`` lists the branches in output order. A branch is a list of layers
+    applied in sequence; its last item may be a tuple of layers applied in parallel to
+    the output of the rest, whose outputs are concatenated (the 8x8 module's 1x3 / 3x1
+    split). Subclasses create their children in ``__init__`` in the same order.
+    """
+
+    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.norm = norm
+        self.norm_epsilon = norm_epsilon
+        self.norm_momentum = norm_momentum
+        self.norm_scale = norm_scale
+        self.activation = activation
+
+    def _conv(self, filters, kernel_size, strides=1, padding="same", name=None):
+        return ConvBNAct(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            norm=self.norm,
+            norm_epsilon=self.norm_epsilon,
+            norm_momentum=self.norm_momentum,
+            norm_scale=self.norm_scale,
+            activation=self.activation,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _avg_pool(self):
+        # 3x3/1 "same" average pooling; padded positions are not counted (TF, Keras).
+        return keras.layers.AveragePooling2D(3, 1, padding="same", dtype=self.dtype_policy, name="pool")
+
+    def _max_pool(self):
+        return PaddedMaxPool2D(3, 2, dtype=self.dtype_policy, name="pool")
+
+    @staticmethod
+    def _split(branch):
+        if branch and isinstance(branch[-1], tuple):
+            return branch[:-1], branch[-1]
+        return branch, ()
+
+    def build(self, input_shape):
+        for branch in self._branches():
+            chain, split = self._split(branch)
+            shape = build_chain(chain, input_shape)
+            for layer in split:
+                layer.build(shape)
+
+    def call(self, inputs):
+        outputs = []
+        for branch in self._branches():
+            chain, split = self._split(branch)
+            x = call_chain(chain, inputs)
+            outputs += [layer(x) for layer in split] if split else [x]
+        return ops.concatenate(outputs, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        shapes = []
+        for branch in self._branches():
+            chain, split = self._split(branch)
+            shape = output_chain(chain, input_shape)
+            shapes += [tuple(layer.compute_output_shape(shape)) for layer in split] if split else [shape]
+        return (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            norm=self.norm,
+            norm_epsilon=self.norm_epsilon,
+            norm_momentum=self.norm_momentum,
+            norm_scale=self.norm_scale,
+            activation=self.activation,
+        )
+        return config
+
+
+@register
+class InceptionV3A(_InceptionV3Module):
+    """The 35x35 module (the paper's Fig. 5, keras.applications' mixed0 to mixed2).
+
+    Branches: 1x1 64; 1x1 48 -> 5x5 64; 1x1 64 -> 3x3 96 -> 3x3 96; 3x3/1 average
+    pooling -> 1x1 ``pool_features``. Output channels ``224 + pool_features``, spatial
+    size unchanged. (The paper's Fig. 5 factorizes the 5x5 into two 3x3; the released
+    network keeps one 5x5 branch beside the double-3x3 branch.)
+
+    Args:
+        pool_features: int, channels of the pooling branch (32 in mixed0, 64 after).
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3 (TF-slim, keras.applications).
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool, batch norm learns a scale. Defaults to True.
+        activation: str. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV3A(32).compute_output_shape((None, 35, 35, 192))
+    (None, 35, 35, 256)
+    """
+
+    def __init__(
+        self,
+        pool_features,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.pool_features = _positive_int(pool_features, "pool_features")
+        self.branch1x1 = self._conv(64, 1, name="branch1x1")
+        self.branch5x5_1 = self._conv(48, 1, name="branch5x5_1")
+        self.branch5x5_2 = self._conv(64, 5, name="branch5x5_2")
+        self.branch3x3dbl_1 = self._conv(64, 1, name="branch3x3dbl_1")
+        self.branch3x3dbl_2 = self._conv(96, 3, name="branch3x3dbl_2")
+        self.branch3x3dbl_3 = self._conv(96, 3, name="branch3x3dbl_3")
+        self.pool = self._avg_pool()
+        self.branch_pool = self._conv(pool_features, 1, name="branch_pool")
+
+    def _branches(self):
+        return [
+            [self.branch1x1],
+            [self.branch5x5_1, self.branch5x5_2],
+            [self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3],
+            [self.pool, self.branch_pool],
+        ]
+
+    def get_config(self):
+        return {**super().get_config(), "pool_features": self.pool_features}
+
+
+@register
+class InceptionV3B(_InceptionV3Module):
+    """The first grid reduction, 35x35 -> 17x17 (the paper's Fig. 10, mixed3).
+
+    Branches: 3x3/2 384; 1x1 64 -> 3x3 96 -> 3x3/2 96; 3x3/2 max pooling. The strided
+    layers are unpadded ("valid"). Output channels ``480 + input channels``.
+
+    Args:
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3.
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool. Defaults to True.
+        activation: str. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV3B().compute_output_shape((None, 35, 35, 288))
+    (None, 17, 17, 768)
+    """
+
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch3x3 = self._conv(384, 3, strides=2, padding="valid", name="branch3x3")
+        self.branch3x3dbl_1 = self._conv(64, 1, name="branch3x3dbl_1")
+        self.branch3x3dbl_2 = self._conv(96, 3, name="branch3x3dbl_2")
+        self.branch3x3dbl_3 = self._conv(96, 3, strides=2, padding="valid", name="branch3x3dbl_3")
+        self.pool = self._max_pool()
+
+    def _branches(self):
+        return [
+            [self.branch3x3],
+            [self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3],
+            [self.pool],
+        ]
+
+
+@register
+class InceptionV3C(_InceptionV3Module):
+    """The 17x17 module with factorized 7x7 convolutions (Fig. 6, mixed4 to mixed7).
+
+    Branches: 1x1 192; 1x1 c7 -> 1x7 c7 -> 7x1 192; 1x1 c7 -> 7x1 c7 -> 1x7 c7 -> 7x1 c7
+    -> 1x7 192; 3x3/1 average pooling -> 1x1 192. Output 768 channels, spatial size
+    unchanged.
+
+    Args:
+        channels_7x7: int, the width c7 of the factorized branches (128 in mixed4, 160 in
+            mixed5 and mixed6, 192 in mixed7).
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3.
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool. Defaults to True.
+        activation: str. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV3C(128).compute_output_shape((None, 17, 17, 768))
+    (None, 17, 17, 768)
+    """
+
+    def __init__(
+        self,
+        channels_7x7,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        c7 = self.channels_7x7 = _positive_int(channels_7x7, "channels_7x7")
+        self.branch1x1 = self._conv(192, 1, name="branch1x1")
+        self.branch7x7_1 = self._conv(c7, 1, name="branch7x7_1")
+        self.branch7x7_2 = self._conv(c7, (1, 7), name="branch7x7_2")
+        self.branch7x7_3 = self._conv(192, (7, 1), name="branch7x7_3")
+        self.branch7x7dbl_1 = self._conv(c7, 1, name="branch7x7dbl_1")
+        self.branch7x7dbl_2 = self._conv(c7, (7, 1), name="branch7x7dbl_2")
+        self.branch7x7dbl_3 = self._conv(c7, (1, 7), name="branch7x7dbl_3")
+        self.branch7x7dbl_4 = self._conv(c7, (7, 1), name="branch7x7dbl_4")
+        self.branch7x7dbl_5 = self._conv(192, (1, 7), name="branch7x7dbl_5")
+        self.pool = self._avg_pool()
+        self.branch_pool = self._conv(192, 1, name="branch_pool")
+
+    def _branches(self):
+        return [
+            [self.branch1x1],
+            [self.branch7x7_1, self.branch7x7_2, self.branch7x7_3],
+            [
+                self.branch7x7dbl_1,
+                self.branch7x7dbl_2,
+                self.branch7x7dbl_3,
+                self.branch7x7dbl_4,
+                self.branch7x7dbl_5,
+            ],
+            [self.pool, self.branch_pool],
+        ]
+
+    def get_config(self):
+        return {**super().get_config(), "channels_7x7": self.channels_7x7}
+
+
+@register
+class InceptionV3D(_InceptionV3Module):
+    """The second grid reduction, 17x17 -> 8x8 (mixed8).
+
+    Branches: 1x1 192 -> 3x3/2 320; 1x1 192 -> 1x7 192 -> 7x1 192 -> 3x3/2 192; 3x3/2
+    max pooling. The strided layers are unpadded. Output channels ``512 + input
+    channels``.
+
+    Args:
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3.
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool. Defaults to True.
+        activation: str. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV3D().compute_output_shape((None, 17, 17, 768))
+    (None, 8, 8, 1280)
+    """
+
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch3x3_1 = self._conv(192, 1, name="branch3x3_1")
+        self.branch3x3_2 = self._conv(320, 3, strides=2, padding="valid", name="branch3x3_2")
+        self.branch7x7x3_1 = self._conv(192, 1, name="branch7x7x3_1")
+        self.branch7x7x3_2 = self._conv(192, (1, 7), name="branch7x7x3_2")
+        self.branch7x7x3_3 = self._conv(192, (7, 1), name="branch7x7x3_3")
+        self.branch7x7x3_4 = self._conv(192, 3, strides=2, padding="valid", name="branch7x7x3_4")
+        self.pool = self._max_pool()
+
+    def _branches(self):
+        return [
+            [self.branch3x3_1, self.branch3x3_2],
+            [self.branch7x7x3_1, self.branch7x7x3_2, self.branch7x7x3_3, self.branch7x7x3_4],
+            [self.pool],
+        ]
+
+
+@register
+class InceptionV3E(_InceptionV3Module):
+    """The 8x8 module with expanded filter banks (the paper's Fig. 7, mixed9, mixed10).
+
+    Branches: 1x1 320; 1x1 384 -> [1x3 384, 3x1 384]; 1x1 448 -> 3x3 384 -> [1x3 384,
+    3x1 384]; 3x3/1 average pooling -> 1x1 192. The bracketed pairs run in parallel and
+    are concatenated. Output 2048 channels, spatial size unchanged.
+
+    Args:
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3.
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool. Defaults to True.
+        activation: str. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV3E().compute_output_shape((None, 8, 8, 1280))
+    (None, 8, 8, 2048)
+    """
+
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch1x1 = self._conv(320, 1, name="branch1x1")
+        self.branch3x3_1 = self._conv(384, 1, name="branch3x3_1")
+        self.branch3x3_2a = self._conv(384, (1, 3), name="branch3x3_2a")
+        self.branch3x3_2b = self._conv(384, (3, 1), name="branch3x3_2b")
+        self.branch3x3dbl_1 = self._conv(448, 1, name="branch3x3dbl_1")
+        self.branch3x3dbl_2 = self._conv(384, 3, name="branch3x3dbl_2")
+        self.branch3x3dbl_3a = self._conv(384, (1, 3), name="branch3x3dbl_3a")
+        self.branch3x3dbl_3b = self._conv(384, (3, 1), name="branch3x3dbl_3b")
+        self.pool = self._avg_pool()
+        self.branch_pool = self._conv(192, 1, name="branch_pool")
+
+    def _branches(self):
+        return [
+            [self.branch1x1],
+            [self.branch3x3_1, (self.branch3x3_2a, self.branch3x3_2b)],
+            [self.branch3x3dbl_1, self.branch3x3dbl_2, (self.branch3x3dbl_3a, self.branch3x3dbl_3b)],
+            [self.pool, self.branch_pool],
+        ]
+
+
+@register
+class InceptionV3Aux(keras.layers.Layer):
+    """The auxiliary classifier on the 17x17 grid, in torchvision's layout.
+
+    5x5/3 average pooling (unpadded), 1x1 convolution 128, 5x5 convolution 768
+    (unpadded), each with batch norm and ReLU, then a ``ClassifierHead``: global average
+    pooling (an identity on the 1x1 map a 17x17 input gives), the fully connected layer
+    and the classifier activation, in float32. The paper (section 4) uses it as a
+    regularizer during training only. Needs an input of at least 17x17.
+
+    Args:
+        num_classes: int, number of classes.
+        classifier_activation: activation of the predictions, or None for logits.
+            Defaults to ``"softmax"``.
+        norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3.
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool. Defaults to True.
+        activation: str, activation of the convolutions. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV3Aux(1000).compute_output_shape((None, 17, 17, 768))
+    (None, 1000)
+    """
+
+    min_size = 17
+
+    def __init__(
+        self,
+        num_classes,
+        classifier_activation="softmax",
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_classes = _positive_int(num_classes, "num_classes")
+        self.classifier_activation = classifier_activation
+        self.norm = norm
+        self.norm_epsilon = norm_epsilon
+        self.norm_momentum = norm_momentum
+        self.norm_scale = norm_scale
+        self.activation = activation
+        options = dict(
+            norm=norm,
+            norm_epsilon=norm_epsilon,
+            norm_momentum=norm_momentum,
+            norm_scale=norm_scale,
+            activation=activation,
+            dtype=self.dtype_policy,
+        )
+        self.pool = keras.layers.AveragePooling2D(5, 3, dtype=self.dtype_policy, name="pool")
+        self.conv0 = ConvBNAct(128, 1, name="conv0", **options)
+        self.conv1 = ConvBNAct(768, 5, padding="valid", name="conv1", **options)
+        self.head = ClassifierHead(
+            num_classes, classifier_activation=classifier_activation, dtype=self.dtype_policy, name="head"
+        )
+
+    def _chain(self):
+        return [self.pool, self.conv0, self.conv1, self.head]
+
+    def build(self, input_shape):
+        if any(d is not None and d < self.min_size for d in tuple(input_shape)[1:3]):
+            raise ValueError(
+                f"The auxiliary classifier needs an input of at least {self.min_size}x"
+                f"{self.min_size}. Received: input_shape={tuple(input_shape)}"
+            )
+        build_chain(self._chain(), input_shape)
+
+    def call(self, inputs):
+        return call_chain(self._chain(), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return output_chain(self._chain(), input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            classifier_activation=self.classifier_activation,
+            norm=self.norm,
+            norm_epsilon=self.norm_epsilon,
+            norm_momentum=self.norm_momentum,
+            norm_scale=self.norm_scale,
+            activation=self.activation,
+        )
+        return config

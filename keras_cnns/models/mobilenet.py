@@ -1,3 +1,258 @@
-"""(work in progress)"""
+"""MobileNet v1 (Howard et al., 2017) and MobileNetV2 (Sandler et al., 2018).
 
-__all__ = []
+The layouts are keras.applications' ``MobileNet`` and ``MobileNetV2`` layer for layer
+(padding, channel rounding, batch-norm epsilon 1e-3, no convolution bias, ReLU6), so
+their weights transfer one to one. A variant is its table of blocks and a width
+multiplier ``alpha``.
+
+Names, at block granularity: the stem is ``conv1``; block ``block_{i}`` holds what
+keras.applications names ``conv_dw_{i}`` and ``conv_pw_{i}`` (v1) or ``block_{i}_*``
+(v2; its ``expanded_conv_*`` is our ``block_0``); v2's last 1x1 convolution
+(keras.applications' ``Conv_1``, ``out_relu``) is ``conv_last``; the classifier is
+``head``.
+"""
+
+import collections
+import numbers
+
+from keras_cnns.layers import ConvBNAct, DepthwiseSeparableBlock, InvertedResidualBlock
+from keras_cnns.models._builder import build_model
+from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
+
+#: MobileNet v1, Table 1 of the paper: (pointwise filters, depthwise stride) per block.
+V1_BLOCKS = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
+
+Bottleneck = collections.namedtuple("Bottleneck", "expansion filters repeats stride")
+
+#: MobileNetV2, Table 2 of the paper: rows of (t, c, n, s); the stride is the first block's.
+V2_BOTTLENECKS = (
+    Bottleneck(1, 16, 1, 1),
+    Bottleneck(6, 24, 2, 2),
+    Bottleneck(6, 32, 3, 2),
+    Bottleneck(6, 64, 4, 2),
+    Bottleneck(6, 96, 3, 1),
+    Bottleneck(6, 160, 3, 2),
+    Bottleneck(6, 320, 1, 1),
+)
+
+__all__ = ["MobileNet", "MobileNetV2", "mobilenet", "mobilenet_v2"]
+
+
+def make_divisible(value, divisor=8):
+    """``value`` rounded to the nearest multiple of ``divisor`` (at least ``divisor``),
+    one step up if rounding lost more than 10%: MobileNetV2's channel rounding (TF-slim,
+    keras.applications, torchvision)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def _check_alpha(alpha, minimum=0.0):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (alpha > 0 and alpha >= minimum):
+        least = f", at least {minimum} so that every layer keeps a channel" if minimum else ""
+        raise ValueError(
+            f"Expected `alpha` (the width multiplier) to be a positive number{least}. Received: alpha={alpha!r}"
+        )
+
+
+def _v1_stage_ends():
+    ends = [i for i, (_, stride) in enumerate(V1_BLOCKS[1:], start=1) if stride == 2]
+    return tuple(f"block_{i}" for i in (*ends, len(V1_BLOCKS)))
+
+
+def _v2_strides():
+    return [row.stride if i == 0 else 1 for row in V2_BOTTLENECKS for i in range(row.repeats)]
+
+
+def _v2_stage_ends():
+    strides = _v2_strides()
+    return tuple(f"block_{i}" for i in range(len(strides) - 1) if strides[i + 1] == 2) + ("conv_last",)
+
+
+def MobileNet(
+    *,
+    alpha=1.0,
+    depth_multiplier=1,
+    dropout=1e-3,
+    norm="batch",
+    name="mobilenet",
+    **kwargs,
+):
+    """MobileNet v1: a 3x3/2 convolution and 13 depthwise separable blocks.
+
+    keras.applications' layout: every convolution is followed by batch norm (epsilon
+    1e-3) and ReLU6; strided depthwise convolutions pad the bottom and right by one and
+    convolve "valid"; the head is global average pooling, dropout and a dense layer
+    (keras.applications' 1x1 convolution on the pooled map, the same parameters).
+
+    Reference: Howard et al. MobileNets: Efficient Convolutional Neural Networks for
+    Mobile Vision Applications. arXiv:1704.04861, 2017.
+
+    Args:
+        alpha: float, the width multiplier: every layer has ``int(width * alpha)``
+            channels. The published values are 1.0, 0.75, 0.5 and 0.25; any value of at
+            least 1/32 is accepted (random initialization or your own weights file).
+            Defaults to 1.0.
+        depth_multiplier: int, depthwise output channels per input channel (Keras'
+            argument; the paper's resolution multiplier is the input size). Defaults to 1.
+        dropout: float, dropout rate before the classifier. Defaults to 1e-3 (Keras).
+        norm: "batch" or "sync_batch". Defaults to "batch".
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
+
+    Examples:
+
+    >>> model = MobileNet(alpha=0.25, include_top=False, input_shape=(64, 64, 3))
+    >>> model.output_shape
+    (None, 2, 2, 256)
+    """
+    _check_alpha(alpha, 1 / 32)
+    bn = dict(norm=norm, norm_epsilon=1e-3)
+
+    def features(x):
+        x = ConvBNAct(int(32 * alpha), 3, strides=2, activation="relu6", name="conv1", **bn)(x)
+        for i, (filters, stride) in enumerate(V1_BLOCKS, start=1):
+            x = DepthwiseSeparableBlock(
+                int(filters * alpha), strides=stride, depth_multiplier=depth_multiplier, name=f"block_{i}", **bn
+            )(x)
+        return x
+
+    return build_model(
+        features,
+        name=name,
+        default_size=224,
+        min_size=32,
+        head=dict(pooling="avg", dropout=dropout),
+        **kwargs,
+    )
+
+
+def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **kwargs):
+    """MobileNetV2: a 3x3/2 convolution, 17 inverted residual blocks, a 1x1 convolution.
+
+    keras.applications' layout: block widths ``make_divisible(int(c * alpha), 8)``, the
+    stem ``make_divisible(32 * alpha, 8)``, the last convolution 1280 channels, widened
+    to ``make_divisible(1280 * alpha, 8)`` only when ``alpha > 1`` (the paper: it is
+    never narrowed); batch norm epsilon 1e-3, ReLU6, linear projections; the head is
+    global average pooling and a dense layer.
+
+    Reference: Sandler et al. MobileNetV2: Inverted Residuals and Linear Bottlenecks.
+    CVPR 2018, arXiv:1801.04381.
+
+    Args:
+        alpha: float, the width multiplier. The paper publishes 1.0 and 1.4;
+            keras.applications also 0.35, 0.5, 0.75 and 1.3; any positive value is
+            accepted (random initialization or your own weights file). Defaults to 1.0.
+        dropout: float, dropout rate before the classifier. Defaults to 0 (Keras has
+            none; torchvision uses 0.2).
+        norm: "batch" or "sync_batch". Defaults to "batch".
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
+
+    Examples:
+
+    >>> model = MobileNetV2(alpha=0.35, include_top=False, input_shape=(64, 64, 3))
+    >>> model.output_shape
+    (None, 2, 2, 1280)
+    """
+    _check_alpha(alpha)  # make_divisible keeps at least 8 channels
+    bn = dict(norm=norm, norm_epsilon=1e-3)
+    last_filters = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+
+    def features(x):
+        x = ConvBNAct(make_divisible(32 * alpha), 3, strides=2, activation="relu6", name="conv1", **bn)(x)
+        index = 0
+        for row in V2_BOTTLENECKS:
+            for i in range(row.repeats):
+                x = InvertedResidualBlock(
+                    make_divisible(int(row.filters * alpha)),
+                    strides=row.stride if i == 0 else 1,
+                    expansion=row.expansion,
+                    name=f"block_{index}",
+                    **bn,
+                )(x)
+                index += 1
+        return ConvBNAct(last_filters, 1, activation="relu6", name="conv_last", **bn)(x)
+
+    return build_model(
+        features,
+        name=name,
+        default_size=224,
+        min_size=32,
+        head=dict(pooling="avg", dropout=dropout),
+        **kwargs,
+    )
+
+
+@register_model(
+    paper=(
+        "Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam. MobileNets: "
+        "Efficient Convolutional Neural Networks for Mobile Vision Applications. arXiv 2017"
+    ),
+    year=2017,
+    url="https://arxiv.org/abs/1704.04861",
+    default_size=224,
+    min_size=32,
+    params=4_231_976,
+    macs=0.569,
+    preprocessing=IMAGENET_INCEPTION,
+    deviations=(
+        "keras.applications' MobileNet layer for layer, for weight transfer: batch norm "
+        "epsilon 1e-3, ReLU6 (the paper says ReLU; TF-slim and Keras use ReLU6), strided "
+        "depthwise convolutions padded one pixel at the bottom and right then 'valid' "
+        "(TF-slim's 'SAME' at even sizes, one pixel smaller at odd sizes), dropout 1e-3 "
+        "before the classifier. The classifier is a Dense layer where Keras has a 1x1 "
+        "convolution on the pooled map (same parameters and multiply-adds). Batch-norm "
+        "momentum 0.9 instead of Keras' 0.99 (training only). Other widths: alpha=0.75 / "
+        "0.5 / 0.25 (the paper's Table 6)."
+    ),
+    feature_layers=_v1_stage_ends(),
+)
+def mobilenet(**kwargs):
+    """MobileNet v1 (alpha=1.0 by default; 0.75, 0.5, 0.25 published)."""
+    return MobileNet(**{"name": "mobilenet", **kwargs})
+
+
+@register_model(
+    paper=(
+        "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and "
+        "Linear Bottlenecks. CVPR 2018"
+    ),
+    year=2018,
+    url="https://arxiv.org/abs/1801.04381",
+    default_size=224,
+    min_size=32,
+    params=3_504_872,
+    macs=0.301,
+    preprocessing=IMAGENET_INCEPTION,
+    deviations=(
+        "keras.applications' MobileNetV2 layer for layer, for weight transfer: channels "
+        "rounded to multiples of 8, batch norm epsilon 1e-3, strided depthwise "
+        "convolutions padded TF 'same' (Keras' correct_pad), no dropout before the "
+        "classifier (torchvision has 0.2). Batch-norm momentum 0.9 instead of Keras' "
+        "0.999 (training only). The paper's Table 4 gives 3.4M parameters for alpha=1.0 "
+        "and 6.9M for alpha=1.4; Keras, torchvision and timm all have 3,504,872 and "
+        "6,108,776 (alpha=1.4), which we reproduce: no layout yields 6.9M."
+    ),
+    feature_layers=_v2_stage_ends(),
+)
+def mobilenet_v2(**kwargs):
+    """MobileNetV2 (alpha=1.0 by default; 1.4 published, Keras also 0.35-1.3)."""
+    return MobileNetV2(**{"name": "mobilenet_v2", **kwargs})
