@@ -1,3 +1,285 @@
-"""(work in progress)"""
+"""GoogLeNet (Inception v1, Szegedy et al., 2014) and BN-Inception (Ioffe and Szegedy, 2015).
 
-__all__ = []
+Both networks share the stem (7x7/2 convolution, 3x3/2 max pooling, 1x1 and 3x3
+convolutions, 3x3/2 max pooling) and a stack of Inception modules on 28x28, 14x14 and
+7x7 grids, ended by global average pooling and one fully connected layer. A variant is
+its module table: rows ``Module(name, widths, pool, strides)``, with the six widths in
+the column order of GoogLeNet's Table 1 / BN-Inception's Figure 5, and the names
+``"pool3"``, ``"pool4"`` for GoogLeNet's 3x3/2 max pooling between the grids
+(BN-Inception reduces the grid with stride-2 modules instead).
+
+Layers: stem ``conv1``, ``pool1``, (``lrn1``), ``conv2_reduce``, ``conv2``, (``lrn2``),
+``pool2``; modules ``inception_3a`` ... ``inception_5b``; head ``head``; GoogLeNet's
+auxiliary classifiers ``aux1`` (on ``inception_4a``) and ``aux2`` (on ``inception_4d``).
+"""
+
+import collections
+
+from keras_cnns.layers import (
+    BNInceptionModule,
+    ConvBNAct,
+    InceptionAux,
+    InceptionModule,
+    LocalResponseNormalization,
+    PaddedMaxPool2D,
+)
+from keras_cnns.models._builder import build_model
+from keras_cnns.models._geometry import min_input_size
+from keras_cnns.models.registry import IMAGENET_CAFFE, Preprocessing, register_model
+
+#: One Inception module: name, the six widths, pooling branch type, stride.
+Module = collections.namedtuple("Module", "name widths pool strides", defaults=("max", 1))
+
+#: Szegedy et al., Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
+GOOGLENET_MODULES = (
+    Module("inception_3a", (64, 96, 128, 16, 32, 32)),
+    Module("inception_3b", (128, 128, 192, 32, 96, 64)),
+    "pool3",
+    Module("inception_4a", (192, 96, 208, 16, 48, 64)),
+    Module("inception_4b", (160, 112, 224, 24, 64, 64)),
+    Module("inception_4c", (128, 128, 256, 24, 64, 64)),
+    Module("inception_4d", (112, 144, 288, 32, 64, 64)),
+    Module("inception_4e", (256, 160, 320, 32, 128, 128)),
+    "pool4",
+    Module("inception_5a", (256, 160, 320, 32, 128, 128)),
+    Module("inception_5b", (384, 192, 384, 48, 128, 128)),
+)
+
+#: Ioffe and Szegedy, Figure 5 (as the Caffe port): #1x1, #3x3 reduce, #3x3,
+#: double #3x3 reduce, double #3x3, pool proj; 0 marks the reductions' missing branches.
+BN_INCEPTION_MODULES = (
+    Module("inception_3a", (64, 64, 64, 64, 96, 32), "avg"),
+    Module("inception_3b", (64, 64, 96, 64, 96, 64), "avg"),
+    Module("inception_3c", (0, 128, 160, 64, 96, 0), "max", 2),
+    Module("inception_4a", (224, 64, 96, 96, 128, 128), "avg"),
+    Module("inception_4b", (192, 96, 128, 96, 128, 128), "avg"),
+    Module("inception_4c", (160, 128, 160, 128, 160, 128), "avg"),
+    Module("inception_4d", (96, 128, 192, 160, 192, 128), "avg"),
+    Module("inception_4e", (0, 128, 192, 192, 256, 0), "max", 2),
+    Module("inception_5a", (352, 192, 320, 160, 224, 128), "avg"),
+    Module("inception_5b", (352, 192, 320, 192, 224, 128), "max"),
+)
+
+#: The BN-Inception Caffe port's input: BGR, 0-255, mean (104, 117, 128) subtracted.
+BN_INCEPTION_CAFFE = Preprocessing(mean=(104.0, 117.0, 128.0), std=(1.0, 1.0, 1.0), channel_order="BGR")
+
+BLOCKS = {"inception": InceptionModule, "bn_inception": BNInceptionModule}
+AUX_POOL = (5, 3, 0, False)  # the auxiliary classifiers' 5x5/3 unpadded average pooling
+
+__all__ = ["GoogLeNet", "bn_inception", "googlenet"]
+
+
+def _windows(modules, until=None):
+    """The strided windows of the network, up to and including the module ``until``."""
+    yield 7, 2, 3, False  # conv1
+    yield 3, 2, 0, True  # pool1
+    yield 3, 2, 0, True  # pool2 (conv2_reduce and conv2 keep the size)
+    for row in modules:
+        if isinstance(row, str):
+            yield 3, 2, 0, True
+        elif row.strides == 2:
+            yield 3, 2, 1, False
+        if not isinstance(row, str) and row.name == until:
+            return
+
+
+def GoogLeNet(
+    *,
+    block="inception",
+    modules=GOOGLENET_MODULES,
+    norm=None,
+    lrn=True,
+    dropout=0.4,
+    aux_logits=False,
+    aux_after=("inception_4a", "inception_4d"),
+    default_size=224,
+    name="googlenet",
+    **kwargs,
+):
+    """A GoogLeNet-style network: the Inception stem, a table of modules, one classifier.
+
+    Szegedy et al. Going Deeper with Convolutions. CVPR 2015
+    (https://arxiv.org/abs/1409.4842); Ioffe, Szegedy. Batch Normalization. ICML 2015
+    (https://arxiv.org/abs/1502.03167).
+
+    The stem is conv1 7x7/2 (padded by 3), pool1 3x3/2, conv2_reduce 1x1 64, conv2 3x3
+    192, pool2 3x3/2; ``lrn=True`` adds local response normalization after pool1 and
+    after conv2 (Caffe's bvlc_googlenet: 5 channels, alpha 1e-4 / 5 in this layer's
+    convention, beta 0.75, k 1). All max pooling between grids rounds its output size
+    up, as Caffe does, which gives the paper's 112-56-28-14-7 maps at 224. The head is
+    global average pooling (the paper's 7x7/1 average pooling at 224), dropout and the
+    fully connected classifier.
+
+    Args:
+        block: ``"inception"`` (GoogLeNet's ``InceptionModule``) or ``"bn_inception"``
+            (``BNInceptionModule``). Defaults to ``"inception"``.
+        modules: the module table: ``Module(name, widths, pool, strides)`` rows, and
+            names such as ``"pool3"`` for a 3x3/2 max pooling layer of that name.
+            Defaults to ``GOOGLENET_MODULES`` (Table 1).
+        norm: None (convolutions with bias, the 2014 paper) or ``"batch"`` (no bias,
+            batch normalization with epsilon 1e-5). Defaults to None.
+        lrn: bool, local response normalization in the stem. Defaults to True.
+        dropout: float, dropout before the classifier. Defaults to 0.4.
+        aux_logits: bool, add the auxiliary classifiers (``InceptionAux``) after the
+            modules named in ``aux_after``; the model then has the outputs
+            ``[head, aux1, aux2]``. Needs include_top=True and a static input large
+            enough for their 5x5/3 pooling (79x79 for GoogLeNet). Defaults to False.
+        aux_after: names of the modules feeding the auxiliary classifiers. Defaults to
+            ``("inception_4a", "inception_4d")``.
+        default_size: default input size. Defaults to 224.
+        name: model name. Defaults to ``"googlenet"``.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
+
+    The minimum input size is the smallest for which no feature map vanishes.
+
+    Examples:
+
+    >>> model = GoogLeNet(input_shape=(96, 96, 3), num_classes=10, aux_logits=True)
+    >>> model.output_names
+    ['head', 'aux1', 'aux2']
+    """
+    if block not in BLOCKS:
+        raise ValueError(f"Expected `block` to be one of {list(BLOCKS)}. Received: block={block!r}")
+    modules = tuple(row if isinstance(row, str) else Module(*row) for row in modules)
+    names = [row.name for row in modules if not isinstance(row, str)]
+    strided = [row.name for row in modules if not isinstance(row, str) and row.strides != 1]
+    if block == "inception" and strided:
+        raise ValueError(
+            "GoogLeNet's modules keep the grid size (use a \"pool\" row to reduce it). "
+            f"Received: strides=2 in {', '.join(strided)}"
+        )
+    aux_after = tuple(aux_after) if aux_logits else ()
+    missing = [tap for tap in aux_after if tap not in names]
+    if aux_logits and (not aux_after or missing):
+        raise ValueError(
+            "With aux_logits=True, `aux_after` must name modules of the network "
+            f"({', '.join(names)}). Received: aux_after={aux_after}"
+        )
+    min_size = min_input_size(list(_windows(modules)))
+    aux_min = max((min_input_size([*_windows(modules, tap), AUX_POOL]) for tap in aux_after), default=0)
+    conv = dict(use_bias=norm is None, norm=norm)
+
+    def features(x):
+        spatial = tuple(x.shape[1:3])
+        if aux_after and (None in spatial or min(spatial) < aux_min):
+            raise ValueError(
+                f"With aux_logits=True, {name} needs a static input of at least "
+                f"{aux_min}x{aux_min} for the auxiliary classifiers' 5x5/3 pooling. "
+                f"Received: input_shape={tuple(x.shape[1:])}"
+            )
+        x = ConvBNAct(64, 7, strides=2, padding=3, name="conv1", **conv)(x)
+        x = PaddedMaxPool2D(3, 2, ceil_mode=True, name="pool1")(x)
+        if lrn:
+            x = LocalResponseNormalization(5, alpha=1e-4 / 5, beta=0.75, k=1.0, name="lrn1")(x)
+        x = ConvBNAct(64, 1, name="conv2_reduce", **conv)(x)
+        x = ConvBNAct(192, 3, padding=1, name="conv2", **conv)(x)
+        if lrn:
+            x = LocalResponseNormalization(5, alpha=1e-4 / 5, beta=0.75, k=1.0, name="lrn2")(x)
+        x = PaddedMaxPool2D(3, 2, ceil_mode=True, name="pool2")(x)
+        taps = []
+        for row in modules:
+            if isinstance(row, str):
+                x = PaddedMaxPool2D(3, 2, ceil_mode=True, name=row)(x)
+                continue
+            if block == "inception":
+                x = InceptionModule(*row.widths, name=row.name, **conv)(x)
+            else:
+                options = dict(pool=row.pool, strides=row.strides, name=row.name)
+                x = BNInceptionModule(*row.widths, **options, **conv)(x)
+            if row.name in aux_after:
+                taps.append(x)
+        return (x, taps) if aux_after else x
+
+    def aux_head(tap, index, num_classes, classifier_activation):
+        return InceptionAux(num_classes, classifier_activation=classifier_activation, name=f"aux{index}")(tap)
+
+    return build_model(
+        features,
+        name=name,
+        default_size=default_size,
+        min_size=min_size,
+        head=dict(pooling="avg", dropout=dropout),
+        aux_head=aux_head if aux_logits else None,
+        **kwargs,
+    )
+
+
+@register_model(
+    paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
+    "Going Deeper with Convolutions. CVPR 2015",
+    year=2014,
+    url="https://arxiv.org/abs/1409.4842",
+    default_size=224,
+    min_size=31,
+    params=6_998_552,
+    macs=1.583,
+    preprocessing=IMAGENET_CAFFE,
+    deviations=(
+        "The paper's network (Table 1, Caffe's bvlc_googlenet): convolutions with bias and "
+        "no batch normalization, a true 5x5 convolution in the 5x5 branch, LRN after pool1 "
+        "and conv2 (Caffe's size 5, alpha 1e-4, beta 0.75; alpha 2e-5 here, where alpha "
+        "multiplies the plain sum), max pooling rounding up (Caffe's ceil mode) for the "
+        "paper's 112-56-28-14-7 maps, dropout 0.4. torchvision's GoogLeNet differs: a 3x3 "
+        "kernel in the \"5x5\" branch (pytorch/vision issue #906) and batch normalization "
+        "instead of conv bias (6,624,904 parameters, 1.498 GMACs); we keep the paper's 5x5 "
+        "and no BN. The paper's Table 1 total of about 6.8M is a rounded sum of weights "
+        "only, and its per-module params column does not follow exactly from its own "
+        "widths; the widths are reproduced exactly (6,998,552 with biases). aux_logits=True "
+        "adds the two auxiliary classifiers of section 5 (13,378,280 parameters at 224); "
+        "they flatten their 5x5/3-pooled map, 4x4 at 224, so their fully connected "
+        "layers grow with the input, where torchvision pools adaptively to 4x4. The "
+        "final 7x7/1 average pooling is global average pooling (the same at 224). "
+        "min_size 31 (torchvision says 15, as PyTorch's ceil mode lets a pooling window "
+        "start in the padding). Preprocessing: Caffe's BGR mean subtraction "
+        "(bvlc_googlenet uses the rounded means 104, 117, 123). He-normal initialization "
+        "instead of Caffe's Xavier."
+    ),
+    feature_layers=("conv1", "lrn2", "inception_3b", "inception_4e", "inception_5b"),
+)
+def googlenet(*, aux_logits=False, name="googlenet", **kwargs):
+    """GoogLeNet (Inception v1) as in the paper; ``aux_logits=True`` adds the two auxiliary classifiers."""
+    return GoogLeNet(aux_logits=aux_logits, name=name, **kwargs)
+
+
+@register_model(
+    paper="Ioffe, Szegedy. Batch Normalization: Accelerating Deep Network Training by "
+    "Reducing Internal Covariate Shift. ICML 2015",
+    year=2015,
+    url="https://arxiv.org/abs/1502.03167",
+    default_size=224,
+    min_size=7,
+    params=11_285_224,
+    macs=2.033,
+    preprocessing=BN_INCEPTION_CAFFE,
+    deviations=(
+        "The Inception network of the paper's Figure 5, in the layout of the released "
+        "Caffe model as ported by Cadene's pretrained-models (bninception.py): BN-Inception, "
+        "called \"Inception v2\" in TF-slim and Keras circles (TF-slim's inception_v2 adds "
+        "a depthwise-separable stem; the Inception-v3 paper's \"Inception-v2\" is another "
+        "network). The Caffe port keeps a bias in every convolution before batch "
+        "normalization (11,295,240 parameters); we drop it, as batch normalization makes it "
+        "redundant (11,285,224). Batch-norm epsilon 1e-5 as the port. No LRN, no dropout "
+        "(section 4.2.1 removes both) and no auxiliary classifiers (none in the released "
+        "model). Average pooling in the modules counts the zero padding, as Caffe. The "
+        "pass-through max pooling of the reductions 3c and 4e pads 1 like the stride-2 "
+        "convolutions beside it instead of the port's unpadded ceil-mode pooling: the same "
+        "28->14 and 14->7 maps at 224, and the branches agree at any input size (the port's "
+        "only at even sizes). The final 7x7 average pooling is global average pooling. "
+        "Preprocessing: the port's BGR input with the means 104, 117, 128 subtracted."
+    ),
+    feature_layers=("conv1", "conv2", "inception_3b", "inception_4d", "inception_5b"),
+)
+def bn_inception(*, name="bn_inception", **kwargs):
+    """BN-Inception (Inception with batch normalization, Figure 5), conv bias dropped."""
+    return GoogLeNet(
+        block="bn_inception",
+        modules=BN_INCEPTION_MODULES,
+        norm="batch",
+        lrn=False,
+        dropout=0.0,
+        aux_after=(),
+        name=name,
+        **kwargs,
+    )
