@@ -32,8 +32,9 @@ def test_every_model_has_reference_numbers():
 def test_parameters_and_multiply_adds_at_default_size(name):
     info = keras_cnns.model_info(name)
     model = keras_cnns.create_model(name)
-    assert model.input_shape == (None, info.default_size, info.default_size, 3)
-    assert model.output_shape == (None, 1000)
+    channels = reference.CHANNELS.get(name, 3)
+    assert model.input_shape == (None, info.default_size, info.default_size, channels)
+    assert model.output_shape == (None, reference.NUM_CLASSES.get(name, 1000))
     assert _trainable(model) == reference.PARAMS[name] == info.params
     assert model.count_params() == reference.TOTAL.get(name, reference.PARAMS[name])
     macs = keras_cnns.count_macs(model) / 1e9

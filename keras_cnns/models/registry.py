@@ -45,7 +45,8 @@ class ModelInfo:
         url: where the paper is.
         default_size: default square input size.
         min_size: smallest square input the builder accepts.
-        params: trainable parameters at 1000 classes and the default input.
+        params: trainable parameters at the default input and number of classes
+            (1000 for the ImageNet models; 10 for LeNet-5).
         macs: forward multiply-adds in G at the default input (Conv2D and Dense).
         preprocessing: a ``Preprocessing``.
         deviations: any deliberate difference from the paper, in words ("" if none).

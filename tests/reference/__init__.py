@@ -14,7 +14,9 @@ Each family module defines, for its registered models:
   (feature-map sizes from the papers' tables: ``{model: {layer: size}}``) and
   ``BLOCKS`` (examples for the block-layer harness:
   ``{class name: [(factory, input shape, output shape, trainable params), ...]}``, the
-  parameter counts worked out by hand).
+  parameter counts worked out by hand), ``CHANNELS`` and ``NUM_CLASSES`` (a model's
+  default input channels and classes where they are not 3 and 1000, as LeNet-5's 1 and
+  10; PARAMS and MACS are then at those defaults).
 
 Add a module for a new family; nothing else needs to change.
 """
@@ -22,11 +24,11 @@ Add a module for a new family; nothing else needs to change.
 import importlib
 import pkgutil
 
-PARAMS, MACS, FEATURES, TOTAL, MIN_SIZE, SPATIAL, BLOCKS = {}, {}, {}, {}, {}, {}, {}
+PARAMS, MACS, FEATURES, TOTAL, MIN_SIZE, SPATIAL, BLOCKS, CHANNELS, NUM_CLASSES = {}, {}, {}, {}, {}, {}, {}, {}, {}
 
 for _info in pkgutil.iter_modules(__path__):
     _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _table in ("PARAMS", "MACS", "FEATURES", "TOTAL", "MIN_SIZE", "SPATIAL", "BLOCKS"):
+    for _table in ("PARAMS", "MACS", "FEATURES", "TOTAL", "MIN_SIZE", "SPATIAL", "BLOCKS", "CHANNELS", "NUM_CLASSES"):
         _merged = globals()[_table]
         _own = getattr(_module, _table, {})
         assert not set(_own) & set(_merged), f"{_info.name}.{_table} repeats {set(_own) & set(_merged)}"
