@@ -1,3 +1,607 @@
-"""(work in progress)"""
+"""Blocks of Inception-v4 and Inception-ResNet v1 / v2 (Szegedy et al., 2016).
 
-__all__ = []
+Every block is a set of parallel branches whose outputs are concatenated on the
+channels (``_Parallel``). The residual blocks add a 1x1 up-projection of that
+concatenation, scaled, to their input. Convolutions are ConvBNAct without bias; "valid"
+padding where the paper's figures mark a layer "V" (all the strided ones), "same"
+elsewhere, so that the 35 / 17 / 8 grids of the paper come out at 299 input. Average
+pooling (3x3, stride 1, "same") ignores the padded zeros, as TF-slim and timm's
+``count_include_pad=False``.
+"""
+
+import keras
+from keras import ops
+
+from keras_cnns.layers._base import (
+    ChainBlock,
+    build_chain,
+    call_chain,
+    check_choice,
+    make_activation,
+    output_chain,
+    register,
+)
+from keras_cnns.layers.conv import ConvBNAct
+
+__all__ = [
+    "InceptionResNetA",
+    "InceptionResNetB",
+    "InceptionResNetC",
+    "InceptionResNetReductionB",
+    "InceptionResNetV1Stem",
+    "InceptionResNetV2Mixed5b",
+    "InceptionV4A",
+    "InceptionV4B",
+    "InceptionV4C",
+    "InceptionV4ReductionB",
+    "InceptionV4Stem",
+    "ReductionA",
+]
+
+
+class _Parallel:
+    """Branches applied to one input, concatenated on channels.
+
+    Not a layer: it only groups layers that are attributes of the block owning them, so
+    that ``build_chain`` / ``call_chain`` / ``output_chain`` thread shapes through it.
+    A branch is a list of layers or of nested ``_Parallel`` groups.
+    """
+
+    def __init__(self, *branches):
+        self.branches = branches
+
+    @property
+    def built(self):
+        return all(item.built for branch in self.branches for item in branch)
+
+    def build(self, input_shape):
+        for branch in self.branches:
+            build_chain(branch, input_shape)
+
+    def __call__(self, inputs):
+        return ops.concatenate([call_chain(branch, inputs) for branch in self.branches], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [output_chain(branch, input_shape) for branch in self.branches]
+        channels = [shape[-1] for shape in shapes]
+        return (*shapes[0][:-1], None if None in channels else sum(channels))
+
+
+class _InceptionBlock(ChainBlock):
+    """Shared arguments and factories; subclasses list their layers in ``_chain``."""
+
+    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
+        super().__init__(**kwargs)
+        check_choice(norm, "norm", ("batch", "sync_batch"))
+        keras.activations.get(activation)  # an unknown name fails here, not at build
+        self.norm = norm
+        self.norm_epsilon = norm_epsilon
+        self.norm_momentum = norm_momentum
+        self.norm_scale = norm_scale
+        self.activation = activation
+
+    def _conv(self, filters, kernel_size, name, strides=1, padding="same"):
+        return ConvBNAct(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            norm=self.norm,
+            norm_epsilon=self.norm_epsilon,
+            norm_momentum=self.norm_momentum,
+            norm_scale=self.norm_scale,
+            activation=self.activation,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _convs(self, specs, prefix):
+        """ConvBNActs from ``(filters, kernel_size[, strides, padding])`` rows."""
+        return [self._conv(*spec[:2], f"{prefix}_conv{i + 1}", *spec[2:]) for i, spec in enumerate(specs)]
+
+    def _max_pool(self, name):
+        return keras.layers.MaxPooling2D(3, 2, dtype=self.dtype_policy, name=name)
+
+    def _avg_pool(self, name):
+        return keras.layers.AveragePooling2D(3, 1, padding="same", dtype=self.dtype_policy, name=name)
+
+
+def _filter_table(filters, layout, name):
+    """``filters`` as a tuple of tuples of positive ints shaped like ``layout``."""
+    try:
+        table = tuple(tuple(branch) for branch in filters)
+    except TypeError:
+        table = None
+    if (
+        table is None
+        or [len(branch) for branch in table] != [len(branch) for branch in layout]
+        or not all(isinstance(f, int) and f > 0 for branch in table for f in branch)
+    ):
+        shape = tuple(("f",) * len(branch) for branch in layout)
+        raise ValueError(
+            f"Expected `{name}` to be positive ints grouped by branch as {shape}. "
+            f"Received: {name}={filters!r}"
+        )
+    return table
+
+
+@register
+class InceptionV4Stem(_InceptionBlock):
+    """The Inception-v4 stem (Fig. 3): 299x299x3 to 35x35x384.
+
+    Three 3x3 convolutions (32/2 V, 32 V, 64), then three two-way splits concatenated:
+    3x3/2 max pool | 3x3/2 conv 96 V (``mixed_3a``); 1x1 64, 3x3 96 V | 1x1 64, 1x7 64,
+    7x1 64, 3x3 96 V (``mixed_4a``); 3x3/2 conv 192 V | 3x3/2 max pool (``mixed_5a``),
+    in TF-slim's and timm's order of the branches.
+
+    Args:
+        norm: ``"batch"`` or ``"sync_batch"``. Defaults to ``"batch"``.
+        norm_epsilon: float. Defaults to 1e-3 (TF-slim, timm).
+        norm_momentum: float. Defaults to 0.9.
+        norm_scale: bool, batch norm learns a scale; False as keras.applications and
+            TF-slim. Defaults to True (timm).
+        activation: activation of every convolution. Defaults to ``"relu"``.
+
+    Examples:
+
+    >>> InceptionV4Stem().compute_output_shape((None, 299, 299, 3))
+    (None, 35, 35, 384)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
+        self.mixed_3a_pool = self._max_pool("mixed_3a_pool")
+        self.mixed_3a_conv = self._conv(96, 3, "mixed_3a_conv", 2, "valid")
+        self.mixed_4a_branch0 = self._convs([(64, 1), (96, 3, 1, "valid")], "mixed_4a_branch0")
+        self.mixed_4a_branch1 = self._convs(
+            [(64, 1), (64, (1, 7)), (64, (7, 1)), (96, 3, 1, "valid")], "mixed_4a_branch1"
+        )
+        self.mixed_5a_conv = self._conv(192, 3, "mixed_5a_conv", 2, "valid")
+        self.mixed_5a_pool = self._max_pool("mixed_5a_pool")
+
+    def _chain(self):
+        return [
+            *self.convs,
+            _Parallel([self.mixed_3a_pool], [self.mixed_3a_conv]),
+            _Parallel(self.mixed_4a_branch0, self.mixed_4a_branch1),
+            _Parallel([self.mixed_5a_conv], [self.mixed_5a_pool]),
+        ]
+
+
+@register
+class InceptionV4A(_InceptionBlock):
+    """Inception-v4's 35x35 module (Fig. 4): 384 channels out.
+
+    Branches: 1x1 96 | 1x1 64, 3x3 96 | 1x1 64, 3x3 96, 3x3 96 | 3x3 average pool, 1x1 96.
+
+    Args:
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionV4A().compute_output_shape((None, 35, 35, 384))
+    (None, 35, 35, 384)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch0 = self._convs([(96, 1)], "branch0")
+        self.branch1 = self._convs([(64, 1), (96, 3)], "branch1")
+        self.branch2 = self._convs([(64, 1), (96, 3), (96, 3)], "branch2")
+        self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(96, 1)], "branch3")]
+
+    def _chain(self):
+        return [_Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+
+
+@register
+class InceptionV4B(_InceptionBlock):
+    """Inception-v4's 17x17 module (Fig. 5): 1024 channels out.
+
+    Branches: 1x1 384 | 1x1 192, 1x7 224, 7x1 256 | 1x1 192, 7x1 192, 1x7 224, 7x1 224,
+    1x7 256 | 3x3 average pool, 1x1 128; the order of the 1x7 and 7x1 factors is
+    TF-slim's and timm's.
+
+    Args:
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionV4B().compute_output_shape((None, 17, 17, 1024))
+    (None, 17, 17, 1024)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch0 = self._convs([(384, 1)], "branch0")
+        self.branch1 = self._convs([(192, 1), (224, (1, 7)), (256, (7, 1))], "branch1")
+        self.branch2 = self._convs(
+            [(192, 1), (192, (7, 1)), (224, (1, 7)), (224, (7, 1)), (256, (1, 7))], "branch2"
+        )
+        self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(128, 1)], "branch3")]
+
+    def _chain(self):
+        return [_Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+
+
+@register
+class InceptionV4C(_InceptionBlock):
+    """Inception-v4's 8x8 module (Fig. 6): 1536 channels out.
+
+    Branches: 1x1 256 | 1x1 384 split into 1x3 256 and 3x1 256 | 1x1 384, 3x1 448,
+    1x3 512 split into 1x3 256 and 3x1 256 | 3x3 average pool, 1x1 256.
+
+    Args:
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionV4C().compute_output_shape((None, 8, 8, 1536))
+    (None, 8, 8, 1536)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch0 = self._convs([(256, 1)], "branch0")
+        self.branch1 = self._convs([(384, 1)], "branch1")
+        self.branch1_split = [self._conv(256, (1, 3), "branch1_1x3"), self._conv(256, (3, 1), "branch1_3x1")]
+        self.branch2 = self._convs([(384, 1), (448, (3, 1)), (512, (1, 3))], "branch2")
+        self.branch2_split = [self._conv(256, (1, 3), "branch2_1x3"), self._conv(256, (3, 1), "branch2_3x1")]
+        self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(256, 1)], "branch3")]
+
+    def _chain(self):
+        split1 = _Parallel([self.branch1_split[0]], [self.branch1_split[1]])
+        split2 = _Parallel([self.branch2_split[0]], [self.branch2_split[1]])
+        return [_Parallel(self.branch0, [*self.branch1, split1], [*self.branch2, split2], self.branch3)]
+
+
+@register
+class ReductionA(_InceptionBlock):
+    """The 35x35 to 17x17 reduction (Fig. 7), shared by all three networks.
+
+    Branches: 3x3/2 conv ``n`` V | 1x1 ``k``, 3x3 ``l``, 3x3/2 ``m`` V | 3x3/2 max pool.
+    Output channels: ``n + m`` plus the input's. Table 1 of the paper: Inception-v4
+    (192, 224, 256, 384), Inception-ResNet-v1 (192, 192, 256, 384), Inception-ResNet-v2
+    (256, 256, 384, 384), which is also keras.applications' ``mixed_6a``.
+
+    Args:
+        k, l, m, n: ints, the filter counts of Table 1.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> ReductionA(192, 224, 256, 384).compute_output_shape((None, 35, 35, 384))
+    (None, 17, 17, 1024)
+    """
+
+    def __init__(
+        self,
+        k,
+        l,  # noqa: E741 (the paper's name)
+        m,
+        n,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        for name, value in dict(k=k, l=l, m=m, n=n).items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
+        self.k, self.l, self.m, self.n = k, l, m, n
+        self.branch0 = self._convs([(n, 3, 2, "valid")], "branch0")
+        self.branch1 = self._convs([(k, 1), (l, 3), (m, 3, 2, "valid")], "branch1")
+        self.branch2 = [self._max_pool("branch2_pool")]
+
+    def _chain(self):
+        return [_Parallel(self.branch0, self.branch1, self.branch2)]
+
+
+@register
+class InceptionV4ReductionB(_InceptionBlock):
+    """Inception-v4's 17x17 to 8x8 reduction (Fig. 8): 1024 to 1536 channels.
+
+    Branches: 1x1 192, 3x3/2 192 V | 1x1 256, 1x7 256, 7x1 320, 3x3/2 320 V |
+    3x3/2 max pool.
+
+    Args:
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionV4ReductionB().compute_output_shape((None, 17, 17, 1024))
+    (None, 8, 8, 1536)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch0 = self._convs([(192, 1), (192, 3, 2, "valid")], "branch0")
+        self.branch1 = self._convs([(256, 1), (256, (1, 7)), (320, (7, 1)), (320, 3, 2, "valid")], "branch1")
+        self.branch2 = [self._max_pool("branch2_pool")]
+
+    def _chain(self):
+        return [_Parallel(self.branch0, self.branch1, self.branch2)]
+
+
+@register
+class InceptionResNetV1Stem(_InceptionBlock):
+    """The Inception-ResNet-v1 stem (Fig. 14): 299x299x3 to 35x35x256.
+
+    3x3/2 32 V, 3x3 32 V, 3x3 64, 3x3/2 max pool V, 1x1 80, 3x3 192 V, 3x3/2 256 V.
+
+    Args:
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionResNetV1Stem().compute_output_shape((None, 299, 299, 3))
+    (None, 35, 35, 256)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
+        self.pool = self._max_pool("pool")
+        self.convs_after_pool = [
+            self._conv(80, 1, "stem_conv4"),
+            self._conv(192, 3, "stem_conv5", 1, "valid"),
+            self._conv(256, 3, "stem_conv6", 2, "valid"),
+        ]
+
+    def _chain(self):
+        return [*self.convs, self.pool, *self.convs_after_pool]
+
+
+@register
+class InceptionResNetV2Mixed5b(_InceptionBlock):
+    """The 35x35 Inception module that ends the released Inception-ResNet-v2 stem.
+
+    TF-slim's and keras.applications' ``mixed_5b`` (not in the paper, whose Fig. 15
+    reuses the Inception-v4 stem): 1x1 96 | 1x1 48, 5x5 64 | 1x1 64, 3x3 96, 3x3 96 |
+    3x3 average pool, 1x1 64; 320 channels out.
+
+    Args:
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionResNetV2Mixed5b().compute_output_shape((None, 35, 35, 192))
+    (None, 35, 35, 320)
+    """
+
+    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.branch0 = self._convs([(96, 1)], "branch0")
+        self.branch1 = self._convs([(48, 1), (64, 5)], "branch1")
+        self.branch2 = self._convs([(64, 1), (96, 3), (96, 3)], "branch2")
+        self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(64, 1)], "branch3")]
+
+    def _chain(self):
+        return [_Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+
+
+@register
+class InceptionResNetReductionB(_InceptionBlock):
+    """The Inception-ResNet 17x17 to 8x8 reduction (Figs. 12 and 18).
+
+    Three convolution branches and a 3x3/2 max pool, concatenated. ``filters`` gives each
+    branch's widths: a 1x1 convolution, then 3x3 ones, the last one 3x3/2 V.
+    Inception-ResNet-v1 (Fig. 12): ``((256, 384), (256, 256), (256, 256, 256))``;
+    Inception-ResNet-v2 (Fig. 18, keras.applications' ``mixed_7a``): the default.
+
+    Args:
+        filters: three tuples of ints, the widths of each branch. Defaults to
+            ``((256, 384), (256, 288), (256, 288, 320))``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionResNetReductionB().compute_output_shape((None, 17, 17, 1088))
+    (None, 8, 8, 2080)
+    """
+
+    LAYOUT = ((1, 3), (1, 3), (1, 3, 3))
+
+    def __init__(
+        self,
+        filters=((256, 384), (256, 288), (256, 288, 320)),
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        self.filters = _filter_table(filters, self.LAYOUT, "filters")
+        self.branches = [
+            self._convs(
+                [(f, k) for f, k in zip(widths[:-1], kernels)] + [(widths[-1], 3, 2, "valid")],
+                f"branch{i}",
+            )
+            for i, (widths, kernels) in enumerate(zip(self.filters, self.LAYOUT))
+        ]
+        self.pool = self._max_pool("branch3_pool")
+
+    def _chain(self):
+        return [_Parallel(*self.branches, [self.pool])]
+
+
+class _InceptionResNetBlock(_InceptionBlock):
+    """Residual Inception block: ``output_activation(x + scale * up(concat(branches)))``.
+
+    ``up`` is a 1x1 convolution with a bias and no batch norm back to the input's
+    channels (TF-slim, keras.applications, timm); it is created in ``build`` from them.
+    """
+
+    LAYOUT = ()  # kernel sizes of each branch, shaped like ``filters``
+
+    def __init__(self, filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            raise ValueError(f"Expected `scale` to be a number. Received: scale={scale!r}")
+        self.filters = _filter_table(filters, self.LAYOUT, "filters")
+        self.scale = float(scale)
+        self.output_activation = output_activation
+        self.branches = [
+            self._convs(list(zip(widths, kernels)), f"branch{i}")
+            for i, (widths, kernels) in enumerate(zip(self.filters, self.LAYOUT))
+        ]
+        self.up = None
+        self.act = make_activation(output_activation, self.dtype_policy, "act")
+
+    def _chain(self):
+        return [_Parallel(*self.branches)]
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"The input channels must be known. Received: input_shape={tuple(input_shape)}")
+        mixed = build_chain(self._chain(), input_shape)
+        if self.up is None:
+            self.up = ConvBNAct(
+                channels, 1, use_bias=True, norm=None, activation=None, dtype=self.dtype_policy, name="up"
+            )
+        build_chain([self.up, self.act], mixed)
+
+    def call(self, inputs):
+        residual = self.up(call_chain(self._chain(), inputs))
+        x = ops.add(inputs, ops.multiply(residual, ops.cast(self.scale, residual.dtype)))
+        return x if self.act is None else self.act(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+@register
+class InceptionResNetA(_InceptionResNetBlock):
+    """Inception-ResNet's 35x35 residual block (Figs. 10 and 16; Keras' ``block35``).
+
+    Branches 1x1 | 1x1, 3x3 | 1x1, 3x3, 3x3, concatenated, projected back to the input
+    channels by a biased 1x1 convolution, scaled and added to the input. Inception-
+    ResNet-v1 uses 32 filters everywhere: ``((32,), (32, 32), (32, 32, 32))``.
+
+    Args:
+        filters: tuple of tuples of ints, the widths of each branch. Defaults to
+            Inception-ResNet-v2's ``((32,), (32, 32), (32, 48, 64))``.
+        scale: float, the factor of the residual branch. Defaults to 0.17 (TF-slim).
+        output_activation: activation after the sum, or None. Defaults to ``"relu"``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionResNetA().compute_output_shape((None, 35, 35, 320))
+    (None, 35, 35, 320)
+    """
+
+    LAYOUT = ((1,), (1, 3), (1, 3, 3))
+
+    def __init__(
+        self,
+        filters=((32,), (32, 32), (32, 48, 64)),
+        scale=0.17,
+        output_activation="relu",
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(
+            filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs
+        )
+
+
+@register
+class InceptionResNetB(_InceptionResNetBlock):
+    """Inception-ResNet's 17x17 residual block (Figs. 11 and 17; Keras' ``block17``).
+
+    Branches 1x1 | 1x1, 1x7, 7x1, then as ``InceptionResNetA``. Inception-ResNet-v1:
+    ``((128,), (128, 128, 128))``.
+
+    Args:
+        filters: tuple of tuples of ints, the widths of each branch. Defaults to
+            Inception-ResNet-v2's ``((192,), (128, 160, 192))``.
+        scale: float, the factor of the residual branch. Defaults to 0.1 (TF-slim).
+        output_activation: activation after the sum, or None. Defaults to ``"relu"``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionResNetB().compute_output_shape((None, 17, 17, 1088))
+    (None, 17, 17, 1088)
+    """
+
+    LAYOUT = ((1,), (1, (1, 7), (7, 1)))
+
+    def __init__(
+        self,
+        filters=((192,), (128, 160, 192)),
+        scale=0.1,
+        output_activation="relu",
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(
+            filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs
+        )
+
+
+@register
+class InceptionResNetC(_InceptionResNetBlock):
+    """Inception-ResNet's 8x8 residual block (Figs. 13 and 19; Keras' ``block8``).
+
+    Branches 1x1 | 1x1, 1x3, 3x1, then as ``InceptionResNetA``. Inception-ResNet-v1:
+    ``((192,), (192, 192, 192))``. The released Inception-ResNet-v2 ends with one such
+    block with ``scale=1.0`` and ``output_activation=None``.
+
+    Args:
+        filters: tuple of tuples of ints, the widths of each branch. Defaults to
+            Inception-ResNet-v2's ``((192,), (192, 224, 256))``.
+        scale: float, the factor of the residual branch. Defaults to 0.2 (TF-slim).
+        output_activation: activation after the sum, or None. Defaults to ``"relu"``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
+            batch norm and activation, as for ``InceptionV4Stem``.
+
+    Examples:
+
+    >>> InceptionResNetC().compute_output_shape((None, 8, 8, 2080))
+    (None, 8, 8, 2080)
+    """
+
+    LAYOUT = ((1,), (1, (1, 3), (3, 1)))
+
+    def __init__(
+        self,
+        filters=((192,), (192, 224, 256)),
+        scale=0.2,
+        output_activation="relu",
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        **kwargs,
+    ):
+        super().__init__(
+            filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs
+        )

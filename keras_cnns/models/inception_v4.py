@@ -1,3 +1,136 @@
-"""(work in progress)"""
+"""Inception-v4 (Szegedy, Ioffe, Vanhoucke, Alemi, 2016).
 
-__all__ = []
+The stem (Fig. 3) takes 299x299 to 35x35x384; then Inception-A modules at 35x35,
+Reduction-A, Inception-B modules at 17x17, Reduction-B, Inception-C modules at 8x8,
+global average pooling, dropout (keep 0.8) and the classifier (Fig. 9). The layout is
+TF-slim's, which timm and Cadene's port share; layers are named after TF-slim's scopes:
+``stem``, ``mixed_5b`` ... ``mixed_5e``, ``mixed_6a``, ``mixed_6b`` ... ``mixed_6h``,
+``mixed_7a``, ``mixed_7b`` ... ``mixed_7d``.
+"""
+
+from keras_cnns.layers import InceptionV4A, InceptionV4B, InceptionV4C, InceptionV4ReductionB, InceptionV4Stem, ReductionA
+from keras_cnns.models._builder import build_model
+from keras_cnns.models._geometry import min_input_size
+from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
+
+#: The paper, shared with the Inception-ResNet models.
+PAPER = dict(
+    paper=(
+        "Szegedy, Ioffe, Vanhoucke, Alemi. Inception-v4, Inception-ResNet and the Impact "
+        "of Residual Connections on Learning. AAAI 2017"
+    ),
+    year=2016,
+    url="https://arxiv.org/abs/1602.07261",
+)
+#: Inception-A, -B and -C modules (Fig. 9).
+BLOCKS = (4, 7, 3)
+#: Reduction-A's k, l, m, n for Inception-v4 (Table 1).
+REDUCTION_A = (192, 224, 256, 384)
+#: (kernel, stride, padding, ceil_mode) of the layers that shrink the map: the stem's
+#: 3x3 convolutions and poolings, then the two reductions.
+WINDOWS = ((3, 2, 0, False), (3, 1, 0, False), (3, 1, 1, False), (3, 2, 0, False), (3, 1, 0, False), (3, 2, 0, False), (3, 2, 0, False), (3, 2, 0, False))
+MIN_SIZE = min_input_size(WINDOWS)
+
+__all__ = ["InceptionV4", "inception_v4"]
+
+
+def _names(grid, count):
+    """TF-slim's module names: mixed_5b, mixed_5c, ... after the grid's reduction ``a``."""
+    if count > 25:
+        raise ValueError(f"Expected at most 25 modules per grid. Received: {count} modules")
+    return [f"mixed_{grid}{chr(ord('b') + i)}" for i in range(count)]
+
+
+def InceptionV4(
+    *,
+    blocks=BLOCKS,
+    reduction_a=REDUCTION_A,
+    dropout=0.2,
+    norm="batch",
+    norm_scale=True,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    name="inception_v4",
+):
+    """Inception-v4 (Szegedy et al., 2016, Fig. 9).
+
+    Reference: Szegedy, Ioffe, Vanhoucke, Alemi. Inception-v4, Inception-ResNet and the
+    Impact of Residual Connections on Learning. AAAI 2017 (arXiv:1602.07261).
+
+    Convolutions have no bias and are followed by batch normalization (epsilon 1e-3)
+    with a learned scale, as timm; ``norm_scale=False`` drops the scale as TF-slim and
+    keras.applications' Inception models do (31,584 fewer parameters).
+
+    Args:
+        blocks: three ints, the number of Inception-A, -B and -C modules.
+            Defaults to (4, 7, 3).
+        reduction_a: Reduction-A's (k, l, m, n). Defaults to (192, 224, 256, 384).
+        dropout: float, dropout before the classifier. Defaults to 0.2 (keep 0.8).
+        norm: "batch" or "sync_batch". Defaults to "batch".
+        norm_scale: bool, batch norm learns a scale. Defaults to True.
+        include_top, weights, input_tensor, input_shape, pooling, num_classes,
+        classifier_activation, name: as for every keras_cnns model.
+
+    Examples:
+
+    >>> model = InceptionV4(include_top=False, input_shape=(75, 75, 3))
+    >>> model.output_shape
+    (None, 1, 1, 1536)
+    """
+    blocks = tuple(blocks)
+    if len(blocks) != 3 or not all(isinstance(n, int) and n > 0 for n in blocks):
+        raise ValueError(f"Expected `blocks` to be three positive ints. Received: blocks={blocks!r}")
+    options = dict(norm=norm, norm_epsilon=1e-3, norm_scale=norm_scale)
+
+    def features(x):
+        x = InceptionV4Stem(name="stem", **options)(x)
+        for layer_name in _names(5, blocks[0]):
+            x = InceptionV4A(name=layer_name, **options)(x)
+        x = ReductionA(*reduction_a, name="mixed_6a", **options)(x)
+        for layer_name in _names(6, blocks[1]):
+            x = InceptionV4B(name=layer_name, **options)(x)
+        x = InceptionV4ReductionB(name="mixed_7a", **options)(x)
+        for layer_name in _names(7, blocks[2]):
+            x = InceptionV4C(name=layer_name, **options)(x)
+        return x
+
+    return build_model(
+        features,
+        name=name,
+        default_size=299,
+        min_size=MIN_SIZE,
+        head=dict(pooling="avg", dropout=dropout),
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+@register_model(
+    **PAPER,
+    default_size=299,
+    min_size=MIN_SIZE,
+    params=42_679_816,
+    macs=12.254,
+    preprocessing=IMAGENET_INCEPTION,
+    deviations=(
+        "The TF-slim layout (timm and Cadene's port share it), with the paper's figures' "
+        "widths. Batch norm keeps its scale (gamma) as timm does; TF-slim and keras-style "
+        "conv2d_bn drop it (norm_scale=False: 42,648,232 trainable parameters). The 7x1 / "
+        "1x7 orders inside Inception-B and Reduction-B, which the figures leave "
+        "ambiguous, follow TF-slim."
+    ),
+    feature_layers=("mixed_5e", "mixed_6h", "mixed_7d"),
+)
+def inception_v4(**kwargs):
+    """Inception-v4 (Fig. 9): 4 x A, Reduction-A, 7 x B, Reduction-B, 3 x C."""
+    return InceptionV4(**{"name": "inception_v4", **kwargs})
