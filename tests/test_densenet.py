@@ -1,0 +1,185 @@
+"""DenseNet: Table 1 and 2 of Huang et al. (2016), and keras.applications' DenseNet."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import keras_cnns
+from keras_cnns import layers as blocks
+from keras_cnns.models import DenseNet
+from tests.reference import densenet as reference
+
+VARIANTS = sorted(reference.PARAMS)
+#: Table 1: the 6-12-64-48 configuration, counted like the others, has 265 layers.
+DEPTHS = {"densenet121": 121, "densenet169": 169, "densenet201": 201, "densenet264": 265}
+
+
+def _trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_table_1_output_sizes():
+    # The sizes do not depend on the block sizes or the growth rate (densenet121 is
+    # checked at full size by the registry's SPATIAL test).
+    model = DenseNet(block_sizes=(1, 1, 1, 1), growth_rate=4, include_top=False, input_shape=(224, 224, 3))
+    sizes = {layer: model.get_layer(layer).output.shape[1] for layer in reference.SPATIAL["densenet121"]}
+    assert sizes == reference.SPATIAL["densenet121"]  # stem 112 -> 56, blocks 56 / 28 / 14 / 7
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_stage_widths_final_channels_and_depth(name):
+    model = keras_cnns.create_model(name, include_top=False, pooling="avg", input_shape=(32, 32, 3))
+    assert model(np.ones((1, 32, 32, 3), "float32")).shape == (1, reference.FEATURES[name])
+    # Each block adds k=32 channels per layer to the 64 stem channels; transitions halve.
+    channels, expected = 64, {}
+    for i, count in enumerate(keras_cnns.models.densenet.BLOCK_SIZES[int(name[8:])], start=2):
+        channels += 32 * count
+        expected[f"conv{i}"] = channels
+        if i < 5:
+            channels //= 2
+            expected[f"pool{i}"] = channels
+    assert {layer: model.get_layer(layer).output.shape[-1] for layer in expected} == expected
+    assert expected["conv5"] == reference.FEATURES[name]
+    # The depth in the name counts the convolutions and the classifier (Table 1).
+    convolutions = [w for w in model.weights if w.path.endswith("kernel")]
+    assert len(convolutions) + 1 == DEPTHS[name]
+
+
+def test_parameter_counts_equal_keras_applications():
+    # DenseNet121 is compared weight by weight in the next test.
+    theirs = keras.applications.DenseNet169(weights=None)
+    ours = keras_cnns.densenet169()
+    assert _trainable(ours) == _trainable(theirs) == reference.PARAMS["densenet169"]
+    assert ours.count_params() == theirs.count_params() == reference.TOTAL["densenet169"]
+
+
+def _target(model, keras_name):
+    """Our sublayer that holds the weights of keras.applications' layer ``keras_name``."""
+    if keras_name == "predictions":
+        return model.get_layer("head").predictions
+    if keras_name == "bn":
+        return model.get_layer("bn")
+    stem = re.fullmatch(r"conv1_(conv|bn)", keras_name)
+    if stem:
+        return getattr(model.get_layer("conv1"), stem.group(1))
+    dense = re.fullmatch(r"(conv\d)_block(\d+)_(0_bn|1_conv|1_bn|2_conv)", keras_name)
+    if dense:
+        layer = model.get_layer(dense.group(1)).dense_layers[int(dense.group(2)) - 1]
+        return getattr(layer, {"0_bn": "norm1", "1_conv": "conv1", "1_bn": "norm2", "2_conv": "conv2"}[dense.group(3)])
+    transition = re.fullmatch(r"(pool\d)_(bn|conv)", keras_name)
+    return getattr(model.get_layer(transition.group(1)), transition.group(2))
+
+
+def test_outputs_equal_keras_applications_after_weight_transfer():
+    options = dict(input_shape=(64, 64, 3), classifier_activation=None)
+    theirs = keras.applications.DenseNet121(weights=None, classes=10, **options)
+    ours = keras_cnns.densenet121(num_classes=10, **options)
+    rng = np.random.default_rng(0)
+    assigned = []
+    for layer in theirs.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        if isinstance(layer, keras.layers.BatchNormalization):  # non-trivial statistics
+            gamma, beta, mean, variance = (w.shape for w in weights)
+            weights = [
+                rng.uniform(0.5, 1.5, gamma),
+                rng.normal(0, 0.1, beta),
+                rng.normal(0, 0.1, mean),
+                rng.uniform(0.5, 1.5, variance),
+            ]
+            layer.set_weights(weights)
+        target = _target(ours, layer.name)
+        target.set_weights(weights)
+        assigned += [w.path for w in target.weights]
+    assert sorted(assigned) == sorted(w.path for w in ours.weights)  # every weight, once
+    assert _trainable(ours) == _trainable(theirs) and ours.count_params() == theirs.count_params()
+    x = rng.uniform(-2, 2, (2, 64, 64, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(theirs(x, training=False))
+    got = keras.ops.convert_to_numpy(ours(x, training=False))
+    # Batch-norm epsilon 1e-5 here, 1.001e-5 in keras.applications.
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("num_layers, channels, growth_rate", [(1, 3, 5), (4, 16, 12), (6, 64, 32)])
+def test_dense_block_adds_growth_rate_channels_per_layer(num_layers, channels, growth_rate):
+    block = blocks.DenseBlock(num_layers, growth_rate=growth_rate)
+    out = channels + num_layers * growth_rate
+    assert block.compute_output_shape((None, 9, 9, channels)) == (None, 9, 9, out)
+    x = np.random.default_rng(0).normal(size=(1, 5, 5, channels)).astype("float32")
+    y = keras.ops.convert_to_numpy(block(x))
+    assert y.shape == (1, 5, 5, out)
+    np.testing.assert_array_equal(y[..., :channels], x)  # concatenation keeps the input as is
+
+
+@pytest.mark.parametrize("bottleneck_width", [4, None])
+def test_dense_layer_is_pre_activated(bottleneck_width):
+    # BN (fresh statistics) and ReLU come first: a negative input gives zero new features.
+    # Conv -> BN -> ReLU order would give non-zero ones.
+    layer = blocks.DenseLayer(8, bottleneck_width=bottleneck_width)
+    x = -np.random.default_rng(0).uniform(0.1, 1.0, (1, 4, 4, 6)).astype("float32")
+    y = keras.ops.convert_to_numpy(layer(x, training=False))
+    np.testing.assert_array_equal(y[..., :6], x)
+    np.testing.assert_array_equal(y[..., 6:], 0.0)
+
+
+def test_transition_compresses_and_halves():
+    layer = blocks.TransitionBlock(0.5)
+    assert layer.compute_output_shape((None, 7, 7, 1025)) == (None, 3, 3, 512)  # floor, as Keras' int()
+    layer.build((None, 8, 8, 6))
+    assert tuple(layer.conv.kernel.shape) == (1, 1, 6, 3)
+
+
+@pytest.mark.parametrize("key", sorted(reference.CIFAR_PARAMS))
+def test_cifar_networks_of_table_2(key):
+    depth, growth_rate, bc = key
+    count, published = reference.CIFAR_PARAMS[key]
+    n = (depth - 4) // (6 if bc else 3)  # three blocks; a BC layer has two convolutions
+    model = DenseNet(
+        block_sizes=(n, n, n),
+        growth_rate=growth_rate,
+        bottleneck_width=4 if bc else None,
+        compression=0.5 if bc else 1.0,
+        initial_features=2 * growth_rate if bc else 16,
+        stem="cifar",
+        num_classes=10,
+    )
+    assert model.input_shape == (None, 32, 32, 3)
+    assert model.get_layer("conv4").output.shape[1:3] == (8, 8)
+    assert _trainable(model) == count
+    assert f"{count / 1e6:.1f}" == published
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(block_sizes=()), r"Received: block_sizes=\(\)"),
+        (dict(block_sizes=(6, 0)), r"Received: block_sizes=\(6, 0\)"),
+        (dict(block_sizes=(6,), growth_rate=0), r"Received: growth_rate=0"),
+        (dict(block_sizes=(6,), bottleneck_width=2.5), r"Received: bottleneck_width=2.5"),
+        (dict(block_sizes=(6,), compression=0.0), r"Received: compression=0.0"),
+        (dict(block_sizes=(6,), dropout=1.0), r"Received: dropout=1.0"),
+        (dict(block_sizes=(6,), stem="deep"), r"Received: stem='deep'"),
+        (dict(block_sizes=(6,), norm=None), r"Received: norm=None"),
+    ],
+)
+def test_bad_builder_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DenseNet(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: blocks.DenseLayer(0), r"Received: growth_rate=0"),
+        (lambda: blocks.DenseLayer(8, bottleneck_width=0), r"Received: bottleneck_width=0"),
+        (lambda: blocks.DenseBlock(0), r"Received: num_layers=0"),
+        (lambda: blocks.TransitionBlock(1.5), r"Received: compression=1.5"),
+        (lambda: blocks.TransitionBlock(0.1).build((None, 8, 8, 5)), r"Received: input_shape=\(None, 8, 8, 5\)"),
+    ],
+)
+def test_bad_block_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
