@@ -6,7 +6,7 @@ import pytest
 
 import keras_cnns
 from keras_cnns import layers as blocks
-from keras_cnns.layers.inception_v4 import _Parallel
+from keras_cnns.layers._base import Parallel
 from keras_cnns.models.inception_resnet import SPECS
 from tests import reference
 from tests.reference import inception_v4 as ref
@@ -37,7 +37,7 @@ def _keras_conv_order(model):
 
 def _walk(items, block):
     for item in items:
-        if isinstance(item, _Parallel):
+        if isinstance(item, Parallel):
             for branch in item.branches:
                 yield from _walk(branch, block)
         elif isinstance(item, blocks.ConvBNAct):

@@ -153,3 +153,55 @@ class ChainBlock(Block):
 
     def compute_output_shape(self, input_shape):
         return output_chain(self._chain(), input_shape)
+
+
+class Parallel:
+    """Branches applied to one input, their outputs concatenated on channels.
+
+    Not a layer: it groups layers that are attributes of the block owning them (so their
+    weights are saved under that block), and it has ``build``, ``built``, ``__call__``
+    and ``compute_output_shape``, so ``build_chain`` / ``call_chain`` / ``output_chain``
+    thread shapes through it. A branch is a list of layers, ``None`` entries and nested
+    ``Parallel`` groups (Inception v3's 1x3 / 3x1 split).
+    """
+
+    def __init__(self, *branches):
+        self.branches = branches
+
+    @property
+    def built(self):
+        return all(item is None or item.built for branch in self.branches for item in branch)
+
+    def build(self, input_shape):
+        for branch in self.branches:
+            build_chain(branch, input_shape)
+
+    def __call__(self, inputs):
+        from keras import ops
+
+        return ops.concatenate([call_chain(branch, inputs) for branch in self.branches], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [output_chain(branch, input_shape) for branch in self.branches]
+        channels = [shape[-1] for shape in shapes]
+        return (*shapes[0][:-1], None if None in channels else sum(channels))
+
+
+class BranchBlock(Block):
+    """A block of parallel branches concatenated on channels (the Inception modules).
+
+    Subclasses create their children in ``__init__`` and return the branches, in output
+    order, from ``_branches()``: each a list of layers applied in sequence.
+    """
+
+    def _branches(self):
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        Parallel(*self._branches()).build(input_shape)
+
+    def call(self, inputs):
+        return Parallel(*self._branches())(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return Parallel(*self._branches()).compute_output_shape(input_shape)

@@ -8,17 +8,8 @@ weights can be matched to those models by name.
 """
 
 import keras
-from keras import ops
 
-from keras_cnns.layers._base import (
-    Block,
-    ChainBlock,
-    build_chain,
-    call_chain,
-    check_choice,
-    output_chain,
-    register,
-)
+from keras_cnns.layers._base import BranchBlock, ChainBlock, check_choice, register
 from keras_cnns.layers.conv import ConvBNAct
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
@@ -34,13 +25,8 @@ def _width(value, name, allow_zero=False):
     return value
 
 
-class _Branches(Block):
-    """Shared plumbing: parallel branches on one input, concatenated on channels.
-
-    ``_branches()`` lists the branches in output order, each a list of layers applied in
-    sequence (``None`` entries are skipped). Subclasses create the children in
-    ``__init__``; ``_conv`` passes the convolution options on.
-    """
+class _Branches(BranchBlock):
+    """Inception modules: ``BranchBlock`` with ``_conv`` passing the convolution options on."""
 
     def _conv(self, filters, kernel_size, strides=1, padding="same", name=None):
         return ConvBNAct(
@@ -56,19 +42,6 @@ class _Branches(Block):
             dtype=self.dtype_policy,
             name=name,
         )
-
-    def build(self, input_shape):
-        for branch in self._branches():
-            build_chain(branch, input_shape)
-
-    def call(self, inputs):
-        outputs = [call_chain(branch, inputs) for branch in self._branches()]
-        return ops.concatenate(outputs, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        shapes = [output_chain(branch, input_shape) for branch in self._branches()]
-        channels = [shape[-1] for shape in shapes]
-        return (*shapes[0][:-1], None if None in channels else sum(channels))
 
 
 @register

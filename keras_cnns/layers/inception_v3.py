@@ -11,9 +11,8 @@ matched to that port by name.
 """
 
 import keras
-from keras import ops
 
-from keras_cnns.layers._base import build_chain, call_chain, output_chain, register
+from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, register
 from keras_cnns.layers.conv import ConvBNAct
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
@@ -27,12 +26,11 @@ def _positive_int(value, name):
     return value
 
 
-class _InceptionV3Module(keras.layers.Layer):
+class _InceptionV3Module(BranchBlock):
     """Shared plumbing: parallel branches concatenated on the channel axis.
 
     ``_branches()`` lists the branches in output order. A branch is a list of layers
-    applied in sequence; its last item may be a tuple of layers applied in parallel to
-    the output of the rest, whose outputs are concatenated (the 8x8 module's 1x3 / 3x1
+    applied in sequence; it may end in a ``Parallel`` group (the 8x8 module's 1x3 / 3x1
     split). Subclasses create their children in ``__init__`` in the same order.
     """
 
@@ -65,47 +63,6 @@ class _InceptionV3Module(keras.layers.Layer):
 
     def _max_pool(self):
         return PaddedMaxPool2D(3, 2, dtype=self.dtype_policy, name="pool")
-
-    @staticmethod
-    def _split(branch):
-        if branch and isinstance(branch[-1], tuple):
-            return branch[:-1], branch[-1]
-        return branch, ()
-
-    def build(self, input_shape):
-        for branch in self._branches():
-            chain, split = self._split(branch)
-            shape = build_chain(chain, input_shape)
-            for layer in split:
-                layer.build(shape)
-
-    def call(self, inputs):
-        outputs = []
-        for branch in self._branches():
-            chain, split = self._split(branch)
-            x = call_chain(chain, inputs)
-            outputs += [layer(x) for layer in split] if split else [x]
-        return ops.concatenate(outputs, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        shapes = []
-        for branch in self._branches():
-            chain, split = self._split(branch)
-            shape = output_chain(chain, input_shape)
-            shapes += [tuple(layer.compute_output_shape(shape)) for layer in split] if split else [shape]
-        return (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            norm_scale=self.norm_scale,
-            activation=self.activation,
-        )
-        return config
-
 
 @register
 class InceptionV3A(_InceptionV3Module):
@@ -158,9 +115,6 @@ class InceptionV3A(_InceptionV3Module):
             [self.branch3x3dbl_1, self.branch3x3dbl_2, self.branch3x3dbl_3],
             [self.pool, self.branch_pool],
         ]
-
-    def get_config(self):
-        return {**super().get_config(), "pool_features": self.pool_features}
 
 
 @register
@@ -268,9 +222,6 @@ class InceptionV3C(_InceptionV3Module):
             [self.pool, self.branch_pool],
         ]
 
-    def get_config(self):
-        return {**super().get_config(), "channels_7x7": self.channels_7x7}
-
 
 @register
 class InceptionV3D(_InceptionV3Module):
@@ -364,14 +315,14 @@ class InceptionV3E(_InceptionV3Module):
     def _branches(self):
         return [
             [self.branch1x1],
-            [self.branch3x3_1, (self.branch3x3_2a, self.branch3x3_2b)],
-            [self.branch3x3dbl_1, self.branch3x3dbl_2, (self.branch3x3dbl_3a, self.branch3x3dbl_3b)],
+            [self.branch3x3_1, Parallel([self.branch3x3_2a], [self.branch3x3_2b])],
+            [self.branch3x3dbl_1, self.branch3x3dbl_2, Parallel([self.branch3x3dbl_3a], [self.branch3x3dbl_3b])],
             [self.pool, self.branch_pool],
         ]
 
 
 @register
-class InceptionV3Aux(keras.layers.Layer):
+class InceptionV3Aux(ChainBlock):
     """The auxiliary classifier on the 17x17 grid, in torchvision's layout.
 
     5x5/3 average pooling (unpadded), 1x1 convolution 128, 5x5 convolution 768
@@ -441,23 +392,4 @@ class InceptionV3Aux(keras.layers.Layer):
                 f"The auxiliary classifier needs an input of at least {self.min_size}x"
                 f"{self.min_size}. Received: input_shape={tuple(input_shape)}"
             )
-        build_chain(self._chain(), input_shape)
-
-    def call(self, inputs):
-        return call_chain(self._chain(), inputs)
-
-    def compute_output_shape(self, input_shape):
-        return output_chain(self._chain(), input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_classes=self.num_classes,
-            classifier_activation=self.classifier_activation,
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            norm_scale=self.norm_scale,
-            activation=self.activation,
-        )
-        return config
+        super().build(input_shape)

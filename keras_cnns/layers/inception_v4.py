@@ -1,7 +1,7 @@
 """Blocks of Inception-v4 and Inception-ResNet v1 / v2 (Szegedy et al., 2016).
 
 Every block is a set of parallel branches whose outputs are concatenated on the
-channels (``_Parallel``). The residual blocks add a 1x1 up-projection of that
+channels (``Parallel``). The residual blocks add a 1x1 up-projection of that
 concatenation, scaled, to their input. Convolutions are ConvBNAct without bias; "valid"
 padding where the paper's figures mark a layer "V" (all the strided ones), "same"
 elsewhere, so that the 35 / 17 / 8 grids of the paper come out at 299 input. Average
@@ -12,15 +12,7 @@ pooling (3x3, stride 1, "same") ignores the padded zeros, as TF-slim and timm's
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import (
-    ChainBlock,
-    build_chain,
-    call_chain,
-    check_choice,
-    make_activation,
-    output_chain,
-    register,
-)
+from keras_cnns.layers._base import ChainBlock, Parallel, build_chain, call_chain, check_choice, make_activation, register
 from keras_cnns.layers.conv import ConvBNAct
 
 __all__ = [
@@ -37,34 +29,6 @@ __all__ = [
     "InceptionV4Stem",
     "ReductionA",
 ]
-
-
-class _Parallel:
-    """Branches applied to one input, concatenated on channels.
-
-    Not a layer: it only groups layers that are attributes of the block owning them, so
-    that ``build_chain`` / ``call_chain`` / ``output_chain`` thread shapes through it.
-    A branch is a list of layers or of nested ``_Parallel`` groups.
-    """
-
-    def __init__(self, *branches):
-        self.branches = branches
-
-    @property
-    def built(self):
-        return all(item.built for branch in self.branches for item in branch)
-
-    def build(self, input_shape):
-        for branch in self.branches:
-            build_chain(branch, input_shape)
-
-    def __call__(self, inputs):
-        return ops.concatenate([call_chain(branch, inputs) for branch in self.branches], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        shapes = [output_chain(branch, input_shape) for branch in self.branches]
-        channels = [shape[-1] for shape in shapes]
-        return (*shapes[0][:-1], None if None in channels else sum(channels))
 
 
 class _InceptionBlock(ChainBlock):
@@ -163,9 +127,9 @@ class InceptionV4Stem(_InceptionBlock):
     def _chain(self):
         return [
             *self.convs,
-            _Parallel([self.mixed_3a_pool], [self.mixed_3a_conv]),
-            _Parallel(self.mixed_4a_branch0, self.mixed_4a_branch1),
-            _Parallel([self.mixed_5a_conv], [self.mixed_5a_pool]),
+            Parallel([self.mixed_3a_pool], [self.mixed_3a_conv]),
+            Parallel(self.mixed_4a_branch0, self.mixed_4a_branch1),
+            Parallel([self.mixed_5a_conv], [self.mixed_5a_pool]),
         ]
 
 
@@ -193,7 +157,7 @@ class InceptionV4A(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(96, 1)], "branch3")]
 
     def _chain(self):
-        return [_Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
 
 
 @register
@@ -224,7 +188,7 @@ class InceptionV4B(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(128, 1)], "branch3")]
 
     def _chain(self):
-        return [_Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
 
 
 @register
@@ -254,9 +218,9 @@ class InceptionV4C(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(256, 1)], "branch3")]
 
     def _chain(self):
-        split1 = _Parallel([self.branch1_split[0]], [self.branch1_split[1]])
-        split2 = _Parallel([self.branch2_split[0]], [self.branch2_split[1]])
-        return [_Parallel(self.branch0, [*self.branch1, split1], [*self.branch2, split2], self.branch3)]
+        split1 = Parallel([self.branch1_split[0]], [self.branch1_split[1]])
+        split2 = Parallel([self.branch2_split[0]], [self.branch2_split[1]])
+        return [Parallel(self.branch0, [*self.branch1, split1], [*self.branch2, split2], self.branch3)]
 
 
 @register
@@ -302,7 +266,7 @@ class ReductionA(_InceptionBlock):
         self.branch2 = [self._max_pool("branch2_pool")]
 
     def _chain(self):
-        return [_Parallel(self.branch0, self.branch1, self.branch2)]
+        return [Parallel(self.branch0, self.branch1, self.branch2)]
 
 
 @register
@@ -329,7 +293,7 @@ class InceptionV4ReductionB(_InceptionBlock):
         self.branch2 = [self._max_pool("branch2_pool")]
 
     def _chain(self):
-        return [_Parallel(self.branch0, self.branch1, self.branch2)]
+        return [Parallel(self.branch0, self.branch1, self.branch2)]
 
 
 @register
@@ -388,7 +352,7 @@ class InceptionResNetV2Mixed5b(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(64, 1)], "branch3")]
 
     def _chain(self):
-        return [_Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
 
 
 @register
@@ -436,7 +400,7 @@ class InceptionResNetReductionB(_InceptionBlock):
         self.pool = self._max_pool("branch3_pool")
 
     def _chain(self):
-        return [_Parallel(*self.branches, [self.pool])]
+        return [Parallel(*self.branches, [self.pool])]
 
 
 class _InceptionResNetBlock(_InceptionBlock):
@@ -463,7 +427,7 @@ class _InceptionResNetBlock(_InceptionBlock):
         self.act = make_activation(output_activation, self.dtype_policy, "act")
 
     def _chain(self):
-        return [_Parallel(*self.branches)]
+        return [Parallel(*self.branches)]
 
     def build(self, input_shape):
         channels = input_shape[-1]

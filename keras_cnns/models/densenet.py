@@ -41,14 +41,8 @@ def DenseNet(
     dropout=0.0,
     stem="imagenet",
     norm="batch",
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="densenet",
+    **kwargs,
 ):
     """A DenseNet: a stem, dense blocks joined by transitions, BN-ReLU, global pooling.
 
@@ -70,8 +64,10 @@ def DenseNet(
             Defaults to 0.
         stem: ``"imagenet"`` or ``"cifar"``. Defaults to ``"imagenet"``.
         norm: ``"batch"`` or ``"sync_batch"``. Defaults to ``"batch"``.
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
 
     The minimum input size is the total stride: 4 (stem) times 2 per transition, 32 for
     the four-block ImageNet networks.
@@ -121,13 +117,7 @@ def DenseNet(
         default_size=default_size,
         min_size=min_size,
         head=dict(pooling="avg"),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
     )
 
 
@@ -159,21 +149,21 @@ def _meta(params, macs, extra=""):
 
 
 @register_model(**_meta(7_978_856, 2.834))
-def densenet121(**kwargs):
+def densenet121(*, name="densenet121", **kwargs):
     """DenseNet-121 (DenseNet-BC, k=32, blocks 6-12-24-16)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[121], **{"name": "densenet121", **kwargs})
+    return DenseNet(block_sizes=BLOCK_SIZES[121], name=name, **kwargs)
 
 
 @register_model(**_meta(14_149_480, 3.360))
-def densenet169(**kwargs):
+def densenet169(*, name="densenet169", **kwargs):
     """DenseNet-169 (DenseNet-BC, k=32, blocks 6-12-32-32)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[169], **{"name": "densenet169", **kwargs})
+    return DenseNet(block_sizes=BLOCK_SIZES[169], name=name, **kwargs)
 
 
 @register_model(**_meta(20_013_928, 4.291))
-def densenet201(**kwargs):
+def densenet201(*, name="densenet201", **kwargs):
     """DenseNet-201 (DenseNet-BC, k=32, blocks 6-12-48-32)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[201], **{"name": "densenet201", **kwargs})
+    return DenseNet(block_sizes=BLOCK_SIZES[201], name=name, **kwargs)
 
 
 @register_model(
@@ -186,6 +176,6 @@ def densenet201(**kwargs):
         "blocks, counted as for 121/169/201 (convolutions and classifier), make 265 layers.",
     )
 )
-def densenet264(**kwargs):
+def densenet264(*, name="densenet264", **kwargs):
     """DenseNet-264 (DenseNet-BC, k=32, blocks 6-12-64-48)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[264], **{"name": "densenet264", **kwargs})
+    return DenseNet(block_sizes=BLOCK_SIZES[264], name=name, **kwargs)

@@ -85,14 +85,8 @@ def InceptionResNet(
     dropout=0.2,
     norm="batch",
     norm_scale=True,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="inception_resnet",
+    **kwargs,
 ):
     """An Inception-ResNet network (Szegedy et al., 2016, Fig. 15).
 
@@ -120,8 +114,10 @@ def InceptionResNet(
         dropout: float, dropout before the classifier. Defaults to 0.2 (keep 0.8).
         norm: "batch" or "sync_batch". Defaults to "batch".
         norm_scale: bool, batch norm learns a scale. Defaults to True.
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
 
@@ -173,13 +169,7 @@ def InceptionResNet(
         default_size=299,
         min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
     )
 
 
@@ -202,9 +192,9 @@ def InceptionResNet(
     ),
     feature_layers=("block35_5", "block17_10", "block8_5"),
 )
-def inception_resnet_v1(**kwargs):
+def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
     """Inception-ResNet-v1 (Figs. 14 and 15): 5 x A, Reduction-A, 10 x B, Reduction-B, 5 x C."""
-    return InceptionResNet(**SPECS["v1"], **{"name": "inception_resnet_v1", **kwargs})
+    return InceptionResNet(**SPECS["v1"], name=name, **kwargs)
 
 
 @register_model(
@@ -227,6 +217,6 @@ def inception_resnet_v1(**kwargs):
     ),
     feature_layers=("conv2d_2b", "conv2d_4a", "block35_10", "block17_20", "conv_7b"),
 )
-def inception_resnet_v2(**kwargs):
+def inception_resnet_v2(*, name="inception_resnet_v2", **kwargs):
     """Inception-ResNet-v2, the released layout (keras.applications.InceptionResNetV2)."""
-    return InceptionResNet(**SPECS["v2"], **{"name": "inception_resnet_v2", **kwargs})
+    return InceptionResNet(**SPECS["v2"], name=name, **kwargs)

@@ -84,14 +84,8 @@ def InceptionV3(
     norm_epsilon=1e-3,
     norm_momentum=0.9,
     norm_scale=True,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="inception_v3",
+    **kwargs,
 ):
     """Inception v3: a factorized-convolution stem, 11 Inception modules, global pooling.
 
@@ -112,8 +106,10 @@ def InceptionV3(
             TF-slim trained with 0.9997, keras.applications uses 0.99).
         norm_scale: bool, batch norm learns a scale. Defaults to True; False gives
             keras.applications' InceptionV3 (17,216 fewer parameters).
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
 
@@ -167,13 +163,7 @@ def InceptionV3(
         default_size=299,
         min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
         aux_head=aux_head if aux_logits else None,
     )
 
@@ -209,6 +199,6 @@ def InceptionV3(
     ),
     feature_layers=("conv2b", "conv4a", "mixed2", "mixed7", "mixed10"),
 )
-def inception_v3(**kwargs):
+def inception_v3(*, name="inception_v3", **kwargs):
     """Inception v3 (``aux_logits=True`` adds the auxiliary classifier)."""
-    return InceptionV3(**{"name": "inception_v3", **kwargs})
+    return InceptionV3(name=name, **kwargs)

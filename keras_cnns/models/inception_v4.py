@@ -48,14 +48,8 @@ def InceptionV4(
     dropout=0.2,
     norm="batch",
     norm_scale=True,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    num_classes=1000,
-    classifier_activation="softmax",
     name="inception_v4",
+    **kwargs,
 ):
     """Inception-v4 (Szegedy et al., 2016, Fig. 9).
 
@@ -73,8 +67,10 @@ def InceptionV4(
         dropout: float, dropout before the classifier. Defaults to 0.2 (keep 0.8).
         norm: "batch" or "sync_batch". Defaults to "batch".
         norm_scale: bool, batch norm learns a scale. Defaults to True.
-        include_top, weights, input_tensor, input_shape, pooling, num_classes,
-        classifier_activation, name: as for every keras_cnns model.
+        name: model name.
+        **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
+            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
 
@@ -105,13 +101,7 @@ def InceptionV4(
         default_size=299,
         min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
+        **kwargs,
     )
 
 
@@ -131,6 +121,6 @@ def InceptionV4(
     ),
     feature_layers=("mixed_5e", "mixed_6h", "mixed_7d"),
 )
-def inception_v4(**kwargs):
+def inception_v4(*, name="inception_v4", **kwargs):
     """Inception-v4 (Fig. 9): 4 x A, Reduction-A, 7 x B, Reduction-B, 3 x C."""
-    return InceptionV4(**{"name": "inception_v4", **kwargs})
+    return InceptionV4(name=name, **kwargs)

@@ -122,6 +122,6 @@ def LeNet(
     ),
     feature_layers=("c1", "s2", "c3", "s4"),
 )
-def lenet5(**kwargs):
+def lenet5(*, name="lenet5", **kwargs):
     """LeNet-5, modern form: 6@5x5, pool, 16@5x5, pool, dense 120-84-10, tanh."""
-    return LeNet(**{"name": "lenet5", **kwargs})
+    return LeNet(name=name, **kwargs)

@@ -225,9 +225,9 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
     ),
     feature_layers=_v1_stage_ends(),
 )
-def mobilenet(**kwargs):
+def mobilenet(*, name="mobilenet", **kwargs):
     """MobileNet v1 (alpha=1.0 by default; 0.75, 0.5, 0.25 published)."""
-    return MobileNet(**{"name": "mobilenet", **kwargs})
+    return MobileNet(name=name, **kwargs)
 
 
 @register_model(
@@ -253,6 +253,6 @@ def mobilenet(**kwargs):
     ),
     feature_layers=_v2_stage_ends(),
 )
-def mobilenet_v2(**kwargs):
+def mobilenet_v2(*, name="mobilenet_v2", **kwargs):
     """MobileNetV2 (alpha=1.0 by default; 1.4 published, Keras also 0.35-1.3)."""
-    return MobileNetV2(**{"name": "mobilenet_v2", **kwargs})
+    return MobileNetV2(name=name, **kwargs)

@@ -130,6 +130,6 @@ def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=224, name="nin", **kwa
     ),
     feature_layers=("pool1", "pool2", "pool3", "mlpconv4"),
 )
-def nin(**kwargs):
+def nin(*, name="nin", **kwargs):
     """Network in Network, the authors' ImageNet model (NIN-Imagenet)."""
-    return NIN(**{"name": "nin", **kwargs})
+    return NIN(name=name, **kwargs)
