@@ -6,6 +6,8 @@ from keras_cnns.layers._base import ChainBlock, make_activation, make_norm, pair
 
 __all__ = ["ConvBNAct"]
 
+_CONV_OPTIONS = ("use_bias", "norm", "norm_epsilon", "norm_momentum", "norm_scale", "activation")
+
 
 @register
 class ConvBNAct(ChainBlock):
@@ -108,3 +110,19 @@ class ConvBNAct(ChainBlock):
                 f"Received: input_shape={tuple(input_shape)}"
             )
         super().build(input_shape)
+
+
+class ConvOptions:
+    """Mixin for blocks made of ``ConvBNAct`` units that share the block's own options.
+
+    Whichever of ``use_bias``, ``norm``, ``norm_epsilon``, ``norm_momentum``,
+    ``norm_scale`` and ``activation`` the block keeps as attributes, ``_conv`` passes on
+    (with the block's dtype policy); keyword overrides win.
+    """
+
+    def _conv(self, filters, kernel_size, strides=1, padding="same", name=None, **overrides):
+        options = {key: getattr(self, key) for key in _CONV_OPTIONS if hasattr(self, key)}
+        options.update(overrides)
+        return ConvBNAct(
+            filters, kernel_size, strides=strides, padding=padding, dtype=self.dtype_policy, name=name, **options
+        )

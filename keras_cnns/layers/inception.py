@@ -10,7 +10,7 @@ weights can be matched to those models by name.
 import keras
 
 from keras_cnns.layers._base import BranchBlock, ChainBlock, check_choice, register
-from keras_cnns.layers.conv import ConvBNAct
+from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
 
@@ -25,23 +25,9 @@ def _width(value, name, allow_zero=False):
     return value
 
 
-class _Branches(BranchBlock):
-    """Inception modules: ``BranchBlock`` with ``_conv`` passing the convolution options on."""
+class _Branches(ConvOptions, BranchBlock):
+    """Inception modules: parallel branches of ``ConvBNAct`` units sharing the options."""
 
-    def _conv(self, filters, kernel_size, strides=1, padding="same", name=None):
-        return ConvBNAct(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            use_bias=self.use_bias,
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            activation=self.activation,
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
 
 @register

@@ -13,7 +13,7 @@ matched to that port by name.
 import keras
 
 from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, register
-from keras_cnns.layers.conv import ConvBNAct
+from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
 
@@ -26,7 +26,7 @@ def _positive_int(value, name):
     return value
 
 
-class _InceptionV3Module(BranchBlock):
+class _InceptionV3Module(ConvOptions, BranchBlock):
     """Shared plumbing: parallel branches concatenated on the channel axis.
 
     ``_branches()`` lists the branches in output order. A branch is a list of layers
@@ -42,20 +42,6 @@ class _InceptionV3Module(BranchBlock):
         self.norm_scale = norm_scale
         self.activation = activation
 
-    def _conv(self, filters, kernel_size, strides=1, padding="same", name=None):
-        return ConvBNAct(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            norm_scale=self.norm_scale,
-            activation=self.activation,
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def _avg_pool(self):
         # 3x3/1 "same" average pooling; padded positions are not counted (TF, Keras).

@@ -13,7 +13,7 @@ import keras
 from keras import ops
 
 from keras_cnns.layers._base import ChainBlock, Parallel, build_chain, call_chain, check_choice, make_activation, register
-from keras_cnns.layers.conv import ConvBNAct
+from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 
 __all__ = [
     "InceptionResNetA",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class _InceptionBlock(ChainBlock):
+class _InceptionBlock(ConvOptions, ChainBlock):
     """Shared arguments and factories; subclasses list their layers in ``_chain``."""
 
     def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
@@ -44,24 +44,10 @@ class _InceptionBlock(ChainBlock):
         self.norm_scale = norm_scale
         self.activation = activation
 
-    def _conv(self, filters, kernel_size, name, strides=1, padding="same"):
-        return ConvBNAct(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            norm=self.norm,
-            norm_epsilon=self.norm_epsilon,
-            norm_momentum=self.norm_momentum,
-            norm_scale=self.norm_scale,
-            activation=self.activation,
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def _convs(self, specs, prefix):
         """ConvBNActs from ``(filters, kernel_size[, strides, padding])`` rows."""
-        return [self._conv(*spec[:2], f"{prefix}_conv{i + 1}", *spec[2:]) for i, spec in enumerate(specs)]
+        return [self._conv(*spec, name=f"{prefix}_conv{i + 1}") for i, spec in enumerate(specs)]
 
     def _max_pool(self, name):
         return keras.layers.MaxPooling2D(3, 2, dtype=self.dtype_policy, name=name)
@@ -116,12 +102,12 @@ class InceptionV4Stem(_InceptionBlock):
         super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
         self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
         self.mixed_3a_pool = self._max_pool("mixed_3a_pool")
-        self.mixed_3a_conv = self._conv(96, 3, "mixed_3a_conv", 2, "valid")
+        self.mixed_3a_conv = self._conv(96, 3, 2, "valid", name="mixed_3a_conv")
         self.mixed_4a_branch0 = self._convs([(64, 1), (96, 3, 1, "valid")], "mixed_4a_branch0")
         self.mixed_4a_branch1 = self._convs(
             [(64, 1), (64, (1, 7)), (64, (7, 1)), (96, 3, 1, "valid")], "mixed_4a_branch1"
         )
-        self.mixed_5a_conv = self._conv(192, 3, "mixed_5a_conv", 2, "valid")
+        self.mixed_5a_conv = self._conv(192, 3, 2, "valid", name="mixed_5a_conv")
         self.mixed_5a_pool = self._max_pool("mixed_5a_pool")
 
     def _chain(self):
@@ -212,9 +198,9 @@ class InceptionV4C(_InceptionBlock):
         super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
         self.branch0 = self._convs([(256, 1)], "branch0")
         self.branch1 = self._convs([(384, 1)], "branch1")
-        self.branch1_split = [self._conv(256, (1, 3), "branch1_1x3"), self._conv(256, (3, 1), "branch1_3x1")]
+        self.branch1_split = [self._conv(256, (1, 3), name="branch1_1x3"), self._conv(256, (3, 1), name="branch1_3x1")]
         self.branch2 = self._convs([(384, 1), (448, (3, 1)), (512, (1, 3))], "branch2")
-        self.branch2_split = [self._conv(256, (1, 3), "branch2_1x3"), self._conv(256, (3, 1), "branch2_3x1")]
+        self.branch2_split = [self._conv(256, (1, 3), name="branch2_1x3"), self._conv(256, (3, 1), name="branch2_3x1")]
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(256, 1)], "branch3")]
 
     def _chain(self):
@@ -317,9 +303,9 @@ class InceptionResNetV1Stem(_InceptionBlock):
         self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
         self.pool = self._max_pool("pool")
         self.convs_after_pool = [
-            self._conv(80, 1, "stem_conv4"),
-            self._conv(192, 3, "stem_conv5", 1, "valid"),
-            self._conv(256, 3, "stem_conv6", 2, "valid"),
+            self._conv(80, 1, name="stem_conv4"),
+            self._conv(192, 3, 1, "valid", name="stem_conv5"),
+            self._conv(256, 3, 2, "valid", name="stem_conv6"),
         ]
 
     def _chain(self):
