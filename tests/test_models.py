@@ -115,7 +115,7 @@ def test_spatial_sizes_of_the_papers_tables(name):
 
 
 @pytest.mark.parametrize("channels", [1, 4])
-@pytest.mark.parametrize("name", ["alexnet", "vgg11_bn", "resnet18", "resnext50_32x4d"])
+@pytest.mark.parametrize("name", MODELS)
 def test_other_channel_counts(name, channels):
     size = keras_cnns.model_info(name).min_size
     model = keras_cnns.create_model(name, input_shape=(size, size, channels), num_classes=3)
