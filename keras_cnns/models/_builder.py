@@ -170,4 +170,4 @@ def inference_model(model):
     """
     if len(model.outputs) == 1:
         return model
-    return keras.Model(model.inputs, model.outputs[0], name=model.name)
+    return keras.Model(model.input, model.outputs[0], name=model.name)
