@@ -35,6 +35,22 @@ def pair(value, name):
     return value
 
 
+def positive_int(value, name, allow_zero=False):
+    """Returns ``value`` if it is an int >= 1 (>= 0 with ``allow_zero``), else raises."""
+    smallest = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"Expected `{name}` to be a {kind} int. Received: {name}={value!r}")
+    return value
+
+
+def dropout_rate(value, name="dropout"):
+    """Returns ``value`` as a float if it is in [0, 1), else raises."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"Expected `{name}` to be in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
 def padding_arg(padding):
     """Normalizes a padding argument.
 

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_cnns.layers._base import ChainBlock, make_activation, make_norm, pair, padding_arg, register
+from keras_cnns.layers._base import ChainBlock, make_activation, make_norm, padding_arg, pair, positive_int, register
 
 __all__ = ["ConvBNAct"]
 
@@ -59,8 +59,7 @@ class ConvBNAct(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Expected `filters` to be a positive int. Received: filters={filters!r}")
+        positive_int(filters, "filters")
         if not isinstance(groups, int) or groups < 1 or filters % groups:
             raise ValueError(
                 "Expected `groups` to be a positive int that divides `filters` "

@@ -12,21 +12,13 @@ Convolutions have no bias, as in the authors' code, torchvision and keras.applic
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import ChainBlock, make_activation, make_norm, register
+from keras_cnns.layers._base import ChainBlock, dropout_rate, make_activation, make_norm, positive_int, register
 
 __all__ = ["DenseBlock", "DenseLayer", "TransitionBlock"]
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
-    return value
 
 
-def _check_rate(dropout):
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"Expected `dropout` to be in [0, 1). Received: dropout={dropout!r}")
-    return float(dropout)
 
 
 def _conv(filters, kernel_size, dtype, name):
@@ -81,11 +73,11 @@ class DenseLayer(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.growth_rate = _positive_int(growth_rate, "growth_rate")
+        self.growth_rate = positive_int(growth_rate, "growth_rate")
         if bottleneck_width is not None:
-            _positive_int(bottleneck_width, "bottleneck_width")
+            positive_int(bottleneck_width, "bottleneck_width")
         self.bottleneck_width = bottleneck_width
-        self.dropout = _check_rate(dropout)
+        self.dropout = dropout_rate(dropout)
         self.norm = norm
         self.norm_epsilon = norm_epsilon
         self.norm_momentum = norm_momentum
@@ -149,7 +141,7 @@ class DenseBlock(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_layers = _positive_int(num_layers, "num_layers")
+        self.num_layers = positive_int(num_layers, "num_layers")
         self.growth_rate = growth_rate
         self.bottleneck_width = bottleneck_width
         self.dropout = dropout

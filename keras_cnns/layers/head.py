@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_cnns.layers._base import ChainBlock, check_choice, make_activation, register
+from keras_cnns.layers._base import ChainBlock, check_choice, dropout_rate, make_activation, positive_int, register
 
 HEAD_POOLINGS = ("avg", "max", "flatten")
 
@@ -45,16 +45,10 @@ class ClassifierHead(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"Expected `num_classes` to be a positive int. Received: num_classes={num_classes!r}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"Expected `dropout` to be in [0, 1). Received: dropout={dropout!r}")
-        self.num_classes = num_classes
+        self.num_classes = positive_int(num_classes, "num_classes")
         self.pooling = check_choice(pooling, "pooling", HEAD_POOLINGS)
         self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.dropout = float(dropout)
+        self.dropout = dropout_rate(dropout)
         self.activation = activation
         self.classifier_activation = classifier_activation
         dtype = self.dtype_policy

@@ -9,7 +9,7 @@ weights can be matched to those models by name.
 
 import keras
 
-from keras_cnns.layers._base import BranchBlock, ChainBlock, check_choice, register
+from keras_cnns.layers._base import BranchBlock, ChainBlock, check_choice, positive_int, register
 from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
@@ -17,12 +17,6 @@ from keras_cnns.layers.pooling import PaddedMaxPool2D
 __all__ = ["BNInceptionModule", "InceptionAux", "InceptionModule"]
 
 
-def _width(value, name, allow_zero=False):
-    smallest = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"Expected `{name}` to be a {kind} int. Received: {name}={value!r}")
-    return value
 
 
 class _Branches(ConvOptions, BranchBlock):
@@ -77,12 +71,12 @@ class InceptionModule(_Branches):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.filters_1x1 = _width(filters_1x1, "filters_1x1")
-        self.filters_3x3_reduce = _width(filters_3x3_reduce, "filters_3x3_reduce")
-        self.filters_3x3 = _width(filters_3x3, "filters_3x3")
-        self.filters_5x5_reduce = _width(filters_5x5_reduce, "filters_5x5_reduce")
-        self.filters_5x5 = _width(filters_5x5, "filters_5x5")
-        self.filters_pool_proj = _width(filters_pool_proj, "filters_pool_proj")
+        self.filters_1x1 = positive_int(filters_1x1, "filters_1x1")
+        self.filters_3x3_reduce = positive_int(filters_3x3_reduce, "filters_3x3_reduce")
+        self.filters_3x3 = positive_int(filters_3x3, "filters_3x3")
+        self.filters_5x5_reduce = positive_int(filters_5x5_reduce, "filters_5x5_reduce")
+        self.filters_5x5 = positive_int(filters_5x5, "filters_5x5")
+        self.filters_pool_proj = positive_int(filters_pool_proj, "filters_pool_proj")
         self.use_bias = use_bias
         self.norm = norm
         self.norm_epsilon = norm_epsilon
@@ -181,12 +175,12 @@ class BNInceptionModule(_Branches):
                 f"and pool='max'. Received: filters_1x1={filters_1x1!r}, "
                 f"filters_pool_proj={filters_pool_proj!r}, pool={pool!r}"
             )
-        self.filters_1x1 = _width(filters_1x1, "filters_1x1", allow_zero=reduction)
-        self.filters_3x3_reduce = _width(filters_3x3_reduce, "filters_3x3_reduce")
-        self.filters_3x3 = _width(filters_3x3, "filters_3x3")
-        self.filters_double_3x3_reduce = _width(filters_double_3x3_reduce, "filters_double_3x3_reduce")
-        self.filters_double_3x3 = _width(filters_double_3x3, "filters_double_3x3")
-        self.filters_pool_proj = _width(filters_pool_proj, "filters_pool_proj", allow_zero=reduction)
+        self.filters_1x1 = positive_int(filters_1x1, "filters_1x1", allow_zero=reduction)
+        self.filters_3x3_reduce = positive_int(filters_3x3_reduce, "filters_3x3_reduce")
+        self.filters_3x3 = positive_int(filters_3x3, "filters_3x3")
+        self.filters_double_3x3_reduce = positive_int(filters_double_3x3_reduce, "filters_double_3x3_reduce")
+        self.filters_double_3x3 = positive_int(filters_double_3x3, "filters_double_3x3")
+        self.filters_pool_proj = positive_int(filters_pool_proj, "filters_pool_proj", allow_zero=reduction)
         self.pool = pool
         self.strides = strides
         self.use_bias = use_bias
@@ -272,10 +266,10 @@ class InceptionAux(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = _width(num_classes, "num_classes")
+        self.num_classes = positive_int(num_classes, "num_classes")
         self.classifier_activation = classifier_activation
-        self.filters = _width(filters, "filters")
-        self.units = _width(units, "units")
+        self.filters = positive_int(filters, "filters")
+        self.units = positive_int(units, "units")
         self.dropout = dropout
         self.use_bias = use_bias
         self.norm = norm

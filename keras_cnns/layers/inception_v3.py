@@ -12,7 +12,7 @@ matched to that port by name.
 
 import keras
 
-from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, register
+from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, positive_int, register
 from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
@@ -20,10 +20,6 @@ from keras_cnns.layers.pooling import PaddedMaxPool2D
 __all__ = ["InceptionV3A", "InceptionV3Aux", "InceptionV3B", "InceptionV3C", "InceptionV3D", "InceptionV3E"]
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
-    return value
 
 
 class _InceptionV3Module(ConvOptions, BranchBlock):
@@ -84,7 +80,7 @@ class InceptionV3A(_InceptionV3Module):
         **kwargs,
     ):
         super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
-        self.pool_features = _positive_int(pool_features, "pool_features")
+        self.pool_features = positive_int(pool_features, "pool_features")
         self.branch1x1 = self._conv(64, 1, name="branch1x1")
         self.branch5x5_1 = self._conv(48, 1, name="branch5x5_1")
         self.branch5x5_2 = self._conv(64, 5, name="branch5x5_2")
@@ -181,7 +177,7 @@ class InceptionV3C(_InceptionV3Module):
         **kwargs,
     ):
         super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
-        c7 = self.channels_7x7 = _positive_int(channels_7x7, "channels_7x7")
+        c7 = self.channels_7x7 = positive_int(channels_7x7, "channels_7x7")
         self.branch1x1 = self._conv(192, 1, name="branch1x1")
         self.branch7x7_1 = self._conv(c7, 1, name="branch7x7_1")
         self.branch7x7_2 = self._conv(c7, (1, 7), name="branch7x7_2")
@@ -347,7 +343,7 @@ class InceptionV3Aux(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = _positive_int(num_classes, "num_classes")
+        self.num_classes = positive_int(num_classes, "num_classes")
         self.classifier_activation = classifier_activation
         self.norm = norm
         self.norm_epsilon = norm_epsilon

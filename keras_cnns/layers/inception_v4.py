@@ -12,7 +12,7 @@ pooling (3x3, stride 1, "same") ignores the padded zeros, as TF-slim and timm's
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import ChainBlock, Parallel, build_chain, call_chain, check_choice, make_activation, register
+from keras_cnns.layers._base import ChainBlock, Parallel, build_chain, call_chain, check_choice, make_activation, positive_int, register
 from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 
 __all__ = [
@@ -244,8 +244,7 @@ class ReductionA(_InceptionBlock):
     ):
         super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
         for name, value in dict(k=k, l=l, m=m, n=n).items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
+            positive_int(value, name)
         self.k, self.l, self.m, self.n = k, l, m, n
         self.branch0 = self._convs([(n, 3, 2, "valid")], "branch0")
         self.branch1 = self._convs([(k, 1), (l, 3), (m, 3, 2, "valid")], "branch1")

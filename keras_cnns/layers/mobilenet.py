@@ -20,6 +20,7 @@ from keras_cnns.layers._base import (
     check_choice,
     make_activation,
     make_norm,
+    positive_int,
     register,
 )
 from keras_cnns.layers.conv import ConvBNAct
@@ -27,9 +28,6 @@ from keras_cnns.layers.conv import ConvBNAct
 __all__ = ["DepthwiseSeparableBlock", "InvertedResidualBlock"]
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
 
 
 def _check_strides(strides):
@@ -94,9 +92,9 @@ class DepthwiseSeparableBlock(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int(filters, "filters")
+        positive_int(filters, "filters")
         _check_strides(strides)
-        _check_positive_int(depth_multiplier, "depth_multiplier")
+        positive_int(depth_multiplier, "depth_multiplier")
         self.filters = filters
         self.strides = strides
         self.depth_multiplier = depth_multiplier
@@ -172,9 +170,9 @@ class InvertedResidualBlock(Block):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int(filters, "filters")
+        positive_int(filters, "filters")
         _check_strides(strides)
-        _check_positive_int(expansion, "expansion")
+        positive_int(expansion, "expansion")
         check_choice(norm, "norm", NORMALIZATIONS)
         keras.activations.get(activation)  # raises early on an unknown name
         self.filters = filters

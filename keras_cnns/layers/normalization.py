@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from keras_cnns.layers._base import Block, register
+from keras_cnns.layers._base import Block, positive_int, register
 
 __all__ = ["LocalResponseNormalization"]
 
@@ -35,9 +35,7 @@ class LocalResponseNormalization(Block):
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"Expected `size` to be a positive int. Received: size={size!r}")
-        self.size = size
+        self.size = positive_int(size, "size")
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.k = float(k)

@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from keras_cnns.layers._base import Block, build_chain, call_chain, make_activation, output_chain, register
+from keras_cnns.layers._base import Block, build_chain, call_chain, make_activation, output_chain, positive_int, register
 from keras_cnns.layers.conv import ConvBNAct
 
 __all__ = ["BasicBlock", "BottleneckBlock"]
@@ -19,8 +19,7 @@ class _ResidualBlock(Block):
 
     def __init__(self, filters, strides, norm, norm_epsilon, norm_momentum, activation, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Expected `filters` to be a positive int. Received: filters={filters!r}")
+        positive_int(filters, "filters")
         if strides not in (1, 2):
             raise ValueError(f"Expected `strides` to be 1 or 2. Received: strides={strides!r}")
         self.filters = filters
@@ -147,8 +146,7 @@ class BottleneckBlock(_ResidualBlock):
         **kwargs,
     ):
         super().__init__(filters, strides, norm, norm_epsilon, norm_momentum, activation, **kwargs)
-        if not isinstance(expansion, int) or expansion < 1:
-            raise ValueError(f"Expected `expansion` to be a positive int. Received: expansion={expansion!r}")
+        positive_int(expansion, "expansion")
         self.groups = groups
         self.width = width
         self.expansion = expansion

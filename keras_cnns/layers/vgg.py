@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_cnns.layers._base import ChainBlock, register
+from keras_cnns.layers._base import ChainBlock, positive_int, register
 from keras_cnns.layers.conv import ConvBNAct
 
 __all__ = ["VGGStage"]
@@ -42,10 +42,7 @@ class VGGStage(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_convs, int) or num_convs < 1:
-            raise ValueError(
-                f"Expected `num_convs` to be a positive int. Received: num_convs={num_convs!r}"
-            )
+        positive_int(num_convs, "num_convs")
         self.filters = filters
         self.num_convs = num_convs
         self.norm = norm

@@ -10,6 +10,7 @@ import os
 import keras
 
 from keras_cnns.layers import ClassifierHead
+from keras_cnns.layers._base import positive_int
 
 POOLINGS = (None, "avg", "max")
 
@@ -102,8 +103,7 @@ def build_model(
             "`pooling` applies to the features when include_top=False; the head does its "
             f"own pooling. Received: pooling={pooling!r} with include_top=True"
         )
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"Expected `num_classes` to be a positive int. Received: num_classes={num_classes!r}")
+    positive_int(num_classes, "num_classes")
     if weights is not None and not (isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
         raise ValueError(
             "The `weights` argument should be None (random initialization) or the path to "

@@ -9,7 +9,7 @@ batch norm and ReLU ``bn`` and ``relu``.
 """
 
 from keras_cnns.layers import ConvBNAct, DenseBlock, PaddedMaxPool2D, TransitionBlock
-from keras_cnns.layers._base import check_choice, make_activation, make_norm
+from keras_cnns.layers._base import check_choice, make_activation, make_norm, positive_int
 from keras_cnns.models._builder import build_model
 from keras_cnns.models.registry import IMAGENET_RGB, register_model
 
@@ -22,13 +22,8 @@ STEMS = {"imagenet": 4, "cifar": 1}
 __all__ = ["DenseNet", "densenet121", "densenet169", "densenet201", "densenet264"]
 
 
-def _is_positive_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _check_positive_int(value, name):
-    if not _is_positive_int(value):
-        raise ValueError(f"Expected `{name}` to be a positive int. Received: {name}={value!r}")
 
 
 def DenseNet(
@@ -81,14 +76,14 @@ def DenseNet(
     """
     check_choice(stem, "stem", tuple(STEMS))
     block_sizes = tuple(block_sizes)
-    if not block_sizes or not all(_is_positive_int(n) for n in block_sizes):
+    if not block_sizes or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in block_sizes):
         raise ValueError(
             f"Expected `block_sizes` to be a non-empty tuple of positive ints. Received: block_sizes={block_sizes!r}"
         )
-    _check_positive_int(growth_rate, "growth_rate")
-    _check_positive_int(initial_features, "initial_features")
+    positive_int(growth_rate, "growth_rate")
+    positive_int(initial_features, "initial_features")
     if bottleneck_width is not None:
-        _check_positive_int(bottleneck_width, "bottleneck_width")
+        positive_int(bottleneck_width, "bottleneck_width")
     if isinstance(compression, bool) or not isinstance(compression, (int, float)) or not 0 < compression <= 1:
         raise ValueError(f"Expected `compression` to be in (0, 1]. Received: compression={compression!r}")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
