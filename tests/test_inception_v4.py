@@ -116,7 +116,7 @@ def test_inception_resnet_v2_is_keras_applications_layout():
     assert _transfer(theirs, ours) == 244
     x = np.random.default_rng(1).uniform(-1, 1, (1, 299, 299, 3)).astype("float32")
     features = [
-        keras.Model(m.inputs, m.get_layer(layer).output)
+        keras.Model(m.input, m.get_layer(layer).output)
         for m, layer in ((theirs, "conv_7b_ac"), (ours, "conv_7b"))
     ]
     want, got = (keras.ops.convert_to_numpy(f(x, training=False)) for f in features)
