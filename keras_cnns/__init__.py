@@ -12,15 +12,20 @@ __version__ = "0.1.0"
 
 from keras_cnns import layers
 from keras_cnns.analysis import count_macs
+from keras_cnns.applications import from_keras_applications
+from keras_cnns.imagenet import decode_predictions, preprocess_input
 from keras_cnns.models import *  # noqa: F401,F403
 from keras_cnns.models import create_model, list_models, model_info, register_model
 
 __all__ = [
     "count_macs",
     "create_model",
+    "decode_predictions",
+    "from_keras_applications",
     "layers",
     "list_models",
     "model_info",
+    "preprocess_input",
     "register_model",
     *list_models(),
 ]

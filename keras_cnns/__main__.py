@@ -1,4 +1,9 @@
-"""``python -m keras_cnns list [PATTERN] [--format markdown]``: the registered models."""
+"""The command line.
+
+``python -m keras_cnns list [PATTERN] [--pretrained] [--format markdown]``: the registered models.
+``python -m keras_cnns predict --arch NAME --weights imagenet|FILE IMAGE...``: top-5 classes
+(``keras_cnns.predict``).
+"""
 
 import argparse
 import os
@@ -11,12 +16,16 @@ def markdown_table(pattern=None):
     """The README's model table, one line a row, generated from the registry."""
     from keras_cnns import list_models, model_info
 
-    lines = ["| model | paper | input (min) | trainable params | GMACs |", "|---|---|---|---:|---:|"]
+    lines = [
+        "| model | paper | input (min) | trainable params | GMACs | ImageNet weights |",
+        "|---|---|---|---:|---:|---|",
+    ]
     for info in map(model_info, list_models(pattern)):
         authors = info.paper.split(". ")[0]
+        weights = f"keras.applications.{info.keras_application}" if info.keras_application else ""
         lines.append(
             f"| `{info.name}` | [{authors} {info.year}]({info.url}) | "
-            f"{info.default_size} ({info.min_size}) | {info.params:,} | {info.macs:g} |"
+            f"{info.default_size} ({info.min_size}) | {info.params:,} | {info.macs:g} | {weights} |"
         )
     return lines
 
@@ -27,11 +36,18 @@ def _list(args):
     if args.format == "markdown":
         print("\n".join(markdown_table(args.pattern)))
         return 0
-    infos = [model_info(name) for name in list_models(args.pattern)]
-    print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}")
+    infos = [model_info(name) for name in list_models(args.pattern, pretrained=args.pretrained)]
+    print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}  weights")
     for info in infos:
-        print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}")
+        weights = "imagenet" if info.keras_application else ""
+        print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}  {weights}")
     return 0
+
+
+def _predict(args):
+    from keras_cnns.predict import run
+
+    return run(args, sys.stdout, sys.stderr)
 
 
 def main(argv=None):
@@ -40,7 +56,13 @@ def main(argv=None):
     listing = commands.add_parser("list", help="list the registered models")
     listing.add_argument("pattern", nargs="?", default=None, help='fnmatch pattern, e.g. "resnet*"')
     listing.add_argument("--format", choices=("text", "markdown"), default="text", help="output format")
+    listing.add_argument("--pretrained", action="store_true", help="only the models with ImageNet weights")
     listing.set_defaults(run=_list)
+    predicting = commands.add_parser("predict", help="classify image files")
+    from keras_cnns.predict import add_arguments
+
+    add_arguments(predicting)
+    predicting.set_defaults(run=_predict)
     args = parser.parse_args(argv)
     return args.run(args)
 

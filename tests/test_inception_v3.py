@@ -1,7 +1,5 @@
 """Inception v3: the paper's grid sizes, keras.applications parity, the auxiliary head."""
 
-import re
-
 import keras
 import numpy as np
 import pytest
@@ -40,71 +38,6 @@ def test_we_keep_the_batch_norm_scale_keras_applications_drops():
     assert _trainable(ours) - _trainable(theirs) == _bn_channels(ours) == ref.BN_CHANNELS
     # Without the scale, the parameter count is keras.applications' exactly.
     assert _trainable(keras_cnns.inception_v3(norm_scale=False)) == ref.KERAS_PARAMS
-
-
-# The order in which keras.applications' inception_v3.py creates each module's conv2d_bn.
-KERAS_ORDER = {
-    "InceptionV3A": ["branch1x1", "branch5x5_1", "branch5x5_2", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3", "branch_pool"],
-    "InceptionV3B": ["branch3x3", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"],
-    "InceptionV3C": ["branch1x1", "branch7x7_1", "branch7x7_2", "branch7x7_3"]
-    + [f"branch7x7dbl_{i}" for i in range(1, 6)]
-    + ["branch_pool"],
-    "InceptionV3D": ["branch3x3_1", "branch3x3_2"] + [f"branch7x7x3_{i}" for i in range(1, 5)],
-    "InceptionV3E": [
-        "branch1x1",
-        "branch3x3_1",
-        "branch3x3_2a",
-        "branch3x3_2b",
-        "branch3x3dbl_1",
-        "branch3x3dbl_2",
-        "branch3x3dbl_3a",
-        "branch3x3dbl_3b",
-        "branch_pool",
-    ],
-}
-
-
-def _creation_order(layers):
-    def index(layer):
-        suffix = re.search(r"_(\d+)$", layer.name)
-        return int(suffix.group(1)) if suffix else 0
-
-    return sorted(layers, key=index)
-
-
-def test_same_outputs_as_keras_applications_after_weight_transfer():
-    size, classes = 75, 7
-    theirs = keras.applications.InceptionV3(
-        weights=None, input_shape=(size, size, 3), classes=classes, classifier_activation=None
-    )
-    ours = keras_cnns.inception_v3(
-        norm_scale=False, input_shape=(size, size, 3), num_classes=classes, classifier_activation=None
-    )
-    units = [ours.get_layer(name) for name in ("conv1a", "conv2a", "conv2b", "conv3b", "conv4a")]
-    for i in range(11):
-        block = ours.get_layer(f"mixed{i}")
-        units += [getattr(block, attr) for attr in KERAS_ORDER[type(block).__name__]]
-    convs = _creation_order([l for l in theirs.layers if isinstance(l, keras.layers.Conv2D)])
-    norms = _creation_order([l for l in theirs.layers if isinstance(l, keras.layers.BatchNormalization)])
-    assert len(units) == len(convs) == len(norms) == 94
-
-    rng = np.random.default_rng(0)
-    for unit, conv, bn in zip(units, convs, norms):
-        channels = bn.beta.shape[0]
-        # Non-trivial statistics, so a misplaced batch norm shows.
-        bn.set_weights([
-            rng.normal(0, 0.1, channels).astype("float32"),
-            rng.normal(0, 0.1, channels).astype("float32"),
-            rng.uniform(0.5, 1.5, channels).astype("float32"),
-        ])
-        unit.conv.set_weights(conv.get_weights())  # raises on a kernel-shape mismatch
-        unit.bn.set_weights(bn.get_weights())
-    ours.get_layer("head").predictions.set_weights(theirs.get_layer("predictions").get_weights())
-
-    x = rng.uniform(-1, 1, (2, size, size, 3)).astype("float32")
-    expected = keras.ops.convert_to_numpy(theirs(x, training=False))
-    got = keras.ops.convert_to_numpy(ours(x, training=False))
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
 def test_auxiliary_classifier_trains_and_is_dropped_for_inference():

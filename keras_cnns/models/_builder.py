@@ -78,7 +78,9 @@ def build_model(
     keras.applications meanings; family builders pass them through as ``**kwargs``:
 
         include_top: bool, whether to add the classification head. Defaults to True.
-        weights: None (random initialization) or the path of a weights file.
+        weights: None (random initialization) or the path of a weights file. The
+            registered variants with a keras.applications equivalent also take
+            "imagenet" and keras.applications ``.h5`` files (``keras_cnns.pretrained``).
         input_tensor: optional Keras tensor to use as the model's input.
         input_shape: (height, width, channels); height and width may be None when no
             flattening head needs them. Defaults to the architecture's default size.
@@ -105,9 +107,15 @@ def build_model(
         )
     positive_int(num_classes, "num_classes")
     if weights is not None and not (isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
+        hint = (
+            " weights='imagenet' works for the registered variants of "
+            "keras_cnns.list_models(pretrained=True)."
+            if weights == "imagenet"
+            else ""
+        )
         raise ValueError(
             "The `weights` argument should be None (random initialization) or the path to "
-            f"an existing weights file (.weights.h5). Received: weights={weights!r}"
+            f"an existing weights file (.weights.h5).{hint} Received: weights={weights!r}"
         )
     shape = _input_shape(input_shape, input_tensor, default_size, include_top, default_channels)
     too_small = [d for d in shape[:2] if d is not None and d < min_size]

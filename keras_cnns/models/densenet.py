@@ -143,19 +143,19 @@ def _meta(params, macs, extra=""):
     )
 
 
-@register_model(**_meta(7_978_856, 2.834))
+@register_model(**_meta(7_978_856, 2.834), keras_application="DenseNet121")
 def densenet121(*, name="densenet121", **kwargs):
     """DenseNet-121 (DenseNet-BC, k=32, blocks 6-12-24-16)."""
     return DenseNet(block_sizes=BLOCK_SIZES[121], name=name, **kwargs)
 
 
-@register_model(**_meta(14_149_480, 3.360))
+@register_model(**_meta(14_149_480, 3.360), keras_application="DenseNet169")
 def densenet169(*, name="densenet169", **kwargs):
     """DenseNet-169 (DenseNet-BC, k=32, blocks 6-12-32-32)."""
     return DenseNet(block_sizes=BLOCK_SIZES[169], name=name, **kwargs)
 
 
-@register_model(**_meta(20_013_928, 4.291))
+@register_model(**_meta(20_013_928, 4.291), keras_application="DenseNet201")
 def densenet201(*, name="densenet201", **kwargs):
     """DenseNet-201 (DenseNet-BC, k=32, blocks 6-12-48-32)."""
     return DenseNet(block_sizes=BLOCK_SIZES[201], name=name, **kwargs)

@@ -216,6 +216,7 @@ def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
         "the classifier as TF-slim (keras.applications has none)."
     ),
     feature_layers=("conv2d_2b", "conv2d_4a", "block35_10", "block17_20", "conv_7b"),
+    keras_application="InceptionResNetV2",
 )
 def inception_resnet_v2(*, name="inception_resnet_v2", **kwargs):
     """Inception-ResNet-v2, the released layout (keras.applications.InceptionResNetV2)."""

@@ -198,6 +198,7 @@ def InceptionV3(
         "He-normal initialization instead of truncated normal 0.1."
     ),
     feature_layers=("conv2b", "conv4a", "mixed2", "mixed7", "mixed10"),
+    keras_application="InceptionV3",
 )
 def inception_v3(*, name="inception_v3", **kwargs):
     """Inception v3 (``aux_logits=True`` adds the auxiliary classifier)."""

@@ -224,6 +224,7 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
         "0.5 / 0.25 (the paper's Table 6)."
     ),
     feature_layers=_v1_stage_ends(),
+    keras_application="MobileNet",
 )
 def mobilenet(*, name="mobilenet", **kwargs):
     """MobileNet v1 (alpha=1.0 by default; 0.75, 0.5, 0.25 published)."""
@@ -252,6 +253,7 @@ def mobilenet(*, name="mobilenet", **kwargs):
         "6,108,776 (alpha=1.4), which we reproduce: no layout yields 6.9M."
     ),
     feature_layers=_v2_stage_ends(),
+    keras_application="MobileNetV2",
 )
 def mobilenet_v2(*, name="mobilenet_v2", **kwargs):
     """MobileNetV2 (alpha=1.0 by default; 1.4 published, Keras also 0.35-1.3)."""

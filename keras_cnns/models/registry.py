@@ -6,6 +6,7 @@ train.py, tuning/, the docs and the tests all read this one registry.
 import dataclasses
 import difflib
 import fnmatch
+import functools
 import re
 from typing import Callable
 
@@ -51,6 +52,9 @@ class ModelInfo:
         preprocessing: a ``Preprocessing``.
         deviations: any deliberate difference from the paper, in words ("" if none).
         feature_layers: names of the layers that end each stage, shallow to deep.
+        keras_application: the keras.applications constructor that computes the same
+            function ("ResNet50"), whose ImageNet weights ``weights="imagenet"`` loads;
+            "" if none.
         builder: the function that builds the model.
     """
 
@@ -66,10 +70,25 @@ class ModelInfo:
     preprocessing: Preprocessing
     deviations: str
     feature_layers: tuple
+    keras_application: str
     builder: Callable = dataclasses.field(repr=False, compare=False)
 
 
 _REGISTRY = {}
+
+
+def _with_keras_weights(name, builder):
+    """``builder``, also accepting weights="imagenet" and keras.applications weight files."""
+
+    @functools.wraps(builder)
+    def build(**kwargs):
+        from keras_cnns import pretrained
+
+        if pretrained.is_keras_applications_weights(kwargs.get("weights")):
+            return pretrained.build_pretrained(name, builder, kwargs)
+        return builder(**kwargs)
+
+    return build
 
 
 def register_model(
@@ -84,13 +103,21 @@ def register_model(
     preprocessing=IMAGENET_RGB,
     deviations="",
     feature_layers=(),
+    keras_application="",
 ):
-    """Decorator registering a builder under its function name with its metadata."""
+    """Decorator registering a builder under its function name with its metadata.
+
+    The registered function is the builder itself, except that for a variant with a
+    ``keras_application`` it also accepts ``weights="imagenet"`` and keras.applications
+    weight files (``keras_cnns.pretrained``).
+    """
 
     def decorator(builder):
         name = builder.__name__
         if name in _REGISTRY:
             raise ValueError(f"A model named {name!r} is already registered. Received: name={name!r}")
+        if keras_application:
+            builder = _with_keras_weights(name, builder)
         _REGISTRY[name] = ModelInfo(
             name=name,
             family=builder.__module__.rsplit(".", 1)[-1],
@@ -104,6 +131,7 @@ def register_model(
             preprocessing=preprocessing,
             deviations=deviations,
             feature_layers=tuple(feature_layers),
+            keras_application=keras_application,
             builder=builder,
         )
         return builder
@@ -115,10 +143,18 @@ def _natural_key(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def list_models(pattern=None):
+def list_models(pattern=None, *, pretrained=False):
     """Registry names in natural order (resnet18 before resnet101), optionally filtered
-    by an fnmatch ``pattern`` such as ``"resnet*"``."""
+    by an fnmatch ``pattern`` such as ``"resnet*"``; with ``pretrained=True``, only the
+    variants that load ``weights="imagenet"``.
+
+    >>> import keras_cnns
+    >>> keras_cnns.list_models("resnet*", pretrained=True)
+    ['resnet50', 'resnet101', 'resnet152']
+    """
     names = sorted(_REGISTRY, key=_natural_key)
+    if pretrained:
+        names = [n for n in names if _REGISTRY[n].keras_application]
     if pattern is None:
         return names
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]

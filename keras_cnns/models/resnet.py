@@ -129,19 +129,19 @@ def resnet34(*, name="resnet34", **kwargs):
     return ResNet(block="basic", layers=LAYERS[34], name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE))
+@register_model(**_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE), keras_application="ResNet50")
 def resnet50(*, name="resnet50", **kwargs):
     """ResNet-50 (v1; ``stride_in_3x3=True`` for v1.5)."""
     return ResNet(block="bottleneck", layers=LAYERS[50], name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE))
+@register_model(**_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE), keras_application="ResNet101")
 def resnet101(*, name="resnet101", **kwargs):
     """ResNet-101 (v1; ``stride_in_3x3=True`` for v1.5)."""
     return ResNet(block="bottleneck", layers=LAYERS[101], name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE))
+@register_model(**_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE), keras_application="ResNet152")
 def resnet152(*, name="resnet152", **kwargs):
     """ResNet-152 (v1; ``stride_in_3x3=True`` for v1.5)."""
     return ResNet(block="bottleneck", layers=LAYERS[152], name=name, **kwargs)

@@ -90,13 +90,13 @@ def vgg13(*, name="vgg13", **kwargs):
     return VGG(config="B", name=name, **kwargs)
 
 
-@register_model(**_meta(138_357_544, 15.470, preprocessing=IMAGENET_CAFFE))
+@register_model(**_meta(138_357_544, 15.470, preprocessing=IMAGENET_CAFFE), keras_application="VGG16")
 def vgg16(*, name="vgg16", **kwargs):
     """VGG-16 (configuration D)."""
     return VGG(config="D", name=name, **kwargs)
 
 
-@register_model(**_meta(143_667_240, 19.632, preprocessing=IMAGENET_CAFFE))
+@register_model(**_meta(143_667_240, 19.632, preprocessing=IMAGENET_CAFFE), keras_application="VGG19")
 def vgg19(*, name="vgg19", **kwargs):
     """VGG-19 (configuration E)."""
     return VGG(config="E", name=name, **kwargs)
