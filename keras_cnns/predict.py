@@ -26,9 +26,9 @@ class ImageError(ValueError):
 def load_image(path, name, image_size=None):
     """Reads an image file and prepares it for variant ``name``.
 
-    The evaluation transform of timm and torchvision: resize the shorter side to
-    ``size / crop_pct`` (bilinear), center-crop ``size`` x ``size``, then
-    ``preprocess_input``. Grayscale and RGBA files are converted to the channels the
+    The evaluation transform of timm and torchvision (``keras_cnns.data.augment.
+    eval_transform``): resize the shorter side to ``size / crop_pct`` (bilinear,
+    antialiased), center-crop ``size`` x ``size``, then ``preprocess_input``. Grayscale and RGBA files are converted to the channels the
     model's preprocessing expects.
 
     Args:
@@ -44,6 +44,7 @@ def load_image(path, name, image_size=None):
     """
     import tensorflow as tf
 
+    from keras_cnns.data.augment import eval_transform
     from keras_cnns.imagenet import preprocess_input
     from keras_cnns.models import model_info
 
@@ -58,12 +59,7 @@ def load_image(path, name, image_size=None):
     except (tf.errors.InvalidArgumentError, tf.errors.OpError) as e:
         reason = e.message.split(" [Op:")[0].rsplit("}} ", 1)[-1]
         raise ImageError(f"{path}: not a readable {FORMATS} image ({reason})") from None
-    height, width = image.shape[:2]
-    scale = size / info.preprocessing.crop_pct / min(height, width)
-    resized = (max(size, round(height * scale)), max(size, round(width * scale)))
-    image = tf.image.resize(tf.cast(image, tf.float32), resized, method=info.preprocessing.interpolation)
-    top, left = (resized[0] - size) // 2, (resized[1] - size) // 2
-    image = image[top : top + size, left : left + size]
+    image = eval_transform(image, size=size, crop_pct=info.preprocessing.crop_pct)
     return preprocess_input(name, image.numpy())
 
 

@@ -119,7 +119,7 @@ def test_load_image_resizes_the_shorter_side_and_center_crops(tmp_path):
     x = predict.load_image(str(tmp_path / "a.png"), "mobilenet", 64)
     assert x.shape == (64, 64, 3) and x.dtype == np.float32
     # 90x140 -> shorter side 64 / 0.875 = 73 -> 73x114 -> the central 64x64.
-    resized = tf.image.resize(image.astype("float32"), (73, 114)).numpy()
+    resized = tf.image.resize(image.astype("float32"), (73, 114), antialias=True).numpy()
     np.testing.assert_allclose(x, resized[4:68, 25:89] / 127.5 - 1, atol=1e-5)
     assert predict.load_image(str(tmp_path / "gray.png"), "resnet50", 32).shape == (32, 32, 3)
 

@@ -1,0 +1,318 @@
+"""Training data: one spec string to train and validation ``tf.data`` pipelines.
+
+>>> from keras_cnns.data import load_dataset
+>>> data = load_dataset("synthetic:classes=3,examples=12", model="resnet18", image_size=32, batch_size=4)
+>>> data.num_classes, data.train_count, data.validation_count
+(3, 11, 1)
+>>> images, labels = next(iter(data.train))
+>>> tuple(images.shape), images.dtype.name, labels.dtype.name
+((4, 32, 32, 3), 'float32', 'int64')
+
+Specs:
+
+- ``digits`` (the default, offline): scikit-learn's handwritten digits through the
+  ``sklearn_digits`` tfds builder (``keras_cnns.data.digits``): 1,437 training and 360
+  validation images, 10 classes. Grayscale, expanded to the model's channels.
+- ``tfds:NAME`` (``tfds:cifar10``, ``tfds:imagenette/160px``, ``tfds:imagenet2012``):
+  tensorflow-datasets in ``data_dir``. Nothing is downloaded unless ``download=True``;
+  a dataset that is not there fails at once saying how to get it.
+- ``folder:PATH``: class sub-folders (``keras_cnns.data.folder``); bad files are
+  skipped, counted in ``Data.skipped`` and reported once.
+- ``synthetic[:classes=10,examples=256]``: random images (a tenth held out for
+  validation), for benchmarks and tests.
+
+Each pipeline decodes and augments in parallel on the host (``num_parallel_calls``),
+caches in memory what fits, batches and prefetches. Training examples get the preset's
+augmentation (``keras_cnns.data.augment``) then the model's normalization
+(``keras_cnns.preprocess_input``); validation examples the evaluation resize and center
+crop then the same normalization. Everything random follows ``seed``.
+"""
+
+import dataclasses
+import os
+import warnings
+
+import tensorflow as tf
+
+from keras_cnns.data import augment
+from keras_cnns.imagenet import preprocess_input
+from keras_cnns.models import model_info
+
+#: Cache in memory when the (decoded or encoded) data is at most this many bytes.
+CACHE_LIMIT = 2 << 30
+PREFIXES = ("digits", "tfds:", "folder:", "synthetic")
+#: Reached before a tensorflow-datasets download, so that offline fails at once.
+TFDS_PROBE = "https://storage.googleapis.com/tfds-data/"
+
+
+@dataclasses.dataclass
+class Data:
+    """What ``load_dataset`` returns.
+
+    Attributes:
+        train: batches of ``(images, labels)``, shuffled and augmented.
+        validation: batches of ``(images, labels)``, in order, not augmented.
+        class_names: tuple of class names, in label order.
+        train_count, validation_count: examples in each split.
+        skipped: ``(path, reason)`` of every file left out (``folder:`` only).
+        soft_labels: labels are float vectors (label smoothing, MixUp, CutMix) rather
+            than int class indices: train with categorical, not sparse, cross-entropy.
+        spec: the dataset spec.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    class_names: tuple
+    train_count: int
+    validation_count: int
+    skipped: tuple = ()
+    soft_labels: bool = False
+    spec: str = ""
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+@dataclasses.dataclass
+class _Source:
+    """Unbatched ``(image, label)`` datasets; ``decode`` turns an element's image into uint8 HWC."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    class_names: tuple
+    train_count: int
+    validation_count: int
+    decode: callable = None
+    bytes_per_example: float = 0.0
+    skipped: tuple = ()
+
+
+def _options(text, spec, allowed):
+    options = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in allowed or not value.isdigit() or int(value) < 1:
+            raise ValueError(
+                f"Expected options {', '.join(f'{k}=<positive int>' for k in allowed)} after "
+                f"'synthetic:'. Received: {spec!r}"
+            )
+        options[key] = int(value)
+    return options
+
+
+def _synthetic(spec, size, channels, seed):
+    options = {"classes": 10, "examples": 256, **_options(spec.partition(":")[2], spec, ("classes", "examples"))}
+    classes, count = options["classes"], options["examples"]
+    held = max(1, count // 10) if count > 1 else 0
+
+    def make(offset, n):
+        def example(i):
+            index = tf.cast(i + offset, tf.int64)
+            pixels = tf.random.stateless_uniform((size, size, channels), seed=[seed, index], maxval=256, dtype=tf.int32)
+            return tf.cast(pixels, tf.uint8), index % classes
+
+        return tf.data.Dataset.range(n).map(example)
+
+    return _Source(
+        make(held, count - held), make(0, held), tuple(str(i) for i in range(classes)), count - held, held,
+        bytes_per_example=size * size * channels,
+    )
+
+
+def _tfds(name, data_dir, download):
+    import tensorflow_datasets as tfds
+
+    import keras_cnns.data.digits  # noqa: F401  (registers sklearn_digits)
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # DatasetNotFoundError and friends
+        raise ValueError(f"tensorflow-datasets has no dataset {name!r}: {e}. Received: tfds:{name}") from None
+    if download and not tf.io.gfile.exists(builder.data_dir):
+        from keras_cnns.pretrained import _unreachable
+
+        reason = name != "sklearn_digits" and _unreachable(TFDS_PROBE)
+        if reason:  # tensorflow-datasets would retry for minutes
+            raise OSError(
+                f"Cannot download tfds:{name} ({reason}). Prepare it on a machine with "
+                f"internet access (`tfds build {name} --data_dir DIR`) and pass that "
+                f"folder as data_dir. Received: tfds:{name}"
+            )
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    splits = list(builder.info.splits) or ["train", "test"]  # not prepared (or mocked): the usual names
+    if "train" not in splits:
+        raise ValueError(f"tfds:{name} has no 'train' split. Received: splits {splits}")
+    validation = next((s for s in ("validation", "test") if s in splits), None)
+    split = ["train", validation] if validation else ["train[:90%]", "train[90%:]"]
+    image_key, label_key = builder.info.supervised_keys or ("image", "label")
+    try:
+        train, val = builder.as_dataset(split=split, as_supervised=True)
+    except AssertionError:  # tfds: "could not find data in ..."
+        where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+        raise ValueError(
+            f"tfds:{name} is not prepared in {where}. Download it with download=True "
+            f"(train.py --download), or prepare it elsewhere with `tfds build {name} "
+            f"--data_dir {where}` and copy it here. Received: tfds:{name}"
+        ) from None
+    names = tuple(builder.info.features[label_key].names)
+    counts = [int(tf.data.experimental.cardinality(ds)) for ds in (train, val)]
+    if min(counts) < 0:
+        counts = [builder.info.splits[s].num_examples for s in split]
+    shape = builder.info.features[image_key].shape
+    per_example = float(tf.reduce_prod(shape)) if None not in shape else 0.0
+    return _Source(train, val, names, counts[0], counts[1], bytes_per_example=per_example)
+
+
+def _folder(root, validation_split, seed, channels):
+    from keras_cnns.data import folder
+
+    names, (train_paths, train_labels), (val_paths, val_labels), skipped = folder.scan(root, validation_split, seed)
+    if skipped:
+        listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped)
+        warnings.warn(f"Skipped {len(skipped)} files and folders in {root}:\n{listing}", stacklevel=3)
+
+    def decode(path):
+        return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+
+    sizes = [os.path.getsize(p) for p in train_paths + val_paths]
+    return _Source(
+        tf.data.Dataset.from_tensor_slices((train_paths, tf.constant(train_labels, tf.int64))),
+        tf.data.Dataset.from_tensor_slices((val_paths, tf.constant(val_labels, tf.int64))),
+        tuple(names), len(train_paths), len(val_paths), decode=decode,
+        bytes_per_example=sum(sizes) / max(1, len(sizes)), skipped=tuple(skipped),
+    )
+
+
+def _channels(image, channels):
+    """uint8 image with ``channels`` channels (grayscale expanded, alpha dropped)."""
+    have = image.shape[-1]
+    if have == channels:
+        return image
+    if channels == 3:
+        return tf.image.grayscale_to_rgb(image) if have == 1 else image[..., :3]
+    return tf.cast(tf.image.rgb_to_grayscale(image[..., :3]), tf.uint8)
+
+
+def load_dataset(
+    spec="digits",
+    *,
+    model="resnet50",
+    image_size=None,
+    batch_size=32,
+    preset="none",
+    randaugment=None,
+    random_erasing=0.0,
+    mixup_alpha=0.0,
+    cutmix_alpha=0.0,
+    label_smoothing=0.0,
+    validation_split=0.1,
+    seed=0,
+    data_dir=None,
+    download=False,
+    cache="auto",
+    shuffle_buffer=10_000,
+):
+    """Train and validation pipelines for a dataset spec, prepared for ``model``.
+
+    Args:
+        spec: ``"digits"``, ``"tfds:NAME"``, ``"folder:PATH"`` or ``"synthetic[:...]"``.
+        model: registered model name whose input size, channels, crop ratio and
+            normalization the images get (``model_info(model).preprocessing``).
+        image_size: square training and evaluation size; defaults to the model's.
+        batch_size: examples per batch.
+        preset: augmentation, one of ``augment.PRESETS`` ("none" by default).
+        randaugment: None or ``(num_ops, magnitude)``.
+        random_erasing: probability of erasing a random rectangle.
+        mixup_alpha, cutmix_alpha: Beta parameters; 0 turns each off.
+        label_smoothing: probability mass spread over all classes.
+        validation_split: held-out fraction for ``folder:`` without ``val/``.
+        seed: seed of the shuffling, the hold-out and every augmentation.
+        data_dir: tensorflow-datasets folder (``tfds:`` and ``digits``).
+        download: let tensorflow-datasets download a missing ``tfds:`` dataset.
+        cache: "auto" (in memory when under ``CACHE_LIMIT``), True or False.
+        shuffle_buffer: size of the shuffle buffer.
+
+    Returns:
+        A ``Data``.
+    """
+    info = model_info(model)
+    size = image_size or info.default_size
+    channels = len(info.preprocessing.mean)
+    crop_pct = info.preprocessing.crop_pct
+    if not isinstance(spec, str) or not spec.startswith(PREFIXES) or (spec.startswith("digits") and spec != "digits"):
+        raise ValueError(f"Expected a dataset spec starting with one of {list(PREFIXES)}. Received: spec={spec!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}")
+    if cache not in ("auto", True, False):
+        raise ValueError(f"Expected `cache` to be 'auto', True or False. Received: cache={cache!r}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"Expected `label_smoothing` in [0, 1). Received: label_smoothing={label_smoothing}")
+    augment.train_transform(  # checks the augmentation options before any data is read
+        tf.zeros((size, size, channels), tf.uint8), tf.constant([0, 0]), preset=preset, size=size,
+        crop_pct=crop_pct, randaugment=randaugment, random_erasing=random_erasing,
+    )
+
+    if spec == "digits":
+        source = _tfds("sklearn_digits", data_dir, download=True)  # built from scikit-learn, offline
+    elif spec.startswith("tfds:"):
+        source = _tfds(spec[5:], data_dir, download)
+    elif spec.startswith("folder:"):
+        source = _folder(os.path.expanduser(spec[7:]), validation_split, seed, channels)
+    else:
+        source = _synthetic(spec, size, channels, seed)
+
+    decode = source.decode or (lambda image: image)
+    fits = source.bytes_per_example * (source.train_count + source.validation_count) <= CACHE_LIMIT
+    do_cache = cache is True or (cache == "auto" and source.bytes_per_example > 0 and fits)
+    soft = bool(label_smoothing or mixup_alpha or cutmix_alpha)
+    classes = len(source.class_names)
+    autotune = tf.data.AUTOTUNE
+
+    def normalize(image):
+        return preprocess_input(model, image)
+
+    def label_out(label):
+        return augment.one_hot(label, classes, label_smoothing) if soft else label
+
+    def train_example(example, element_seed):
+        image, label = example
+        image = _channels(decode(image), channels)
+        image = augment.train_transform(
+            image, element_seed, preset=preset, size=size, crop_pct=crop_pct,
+            randaugment=randaugment, random_erasing=random_erasing,
+        )
+        return normalize(image), label_out(label)
+
+    def eval_example(image, label):
+        image = augment.eval_transform(_channels(decode(image), channels), size=size, crop_pct=crop_pct)
+        return normalize(image), augment.one_hot(label, classes) if soft else label
+
+    train, val = source.train, source.validation
+    if do_cache:
+        train, val = train.cache(), val.cache()
+    train = train.shuffle(min(shuffle_buffer, max(1, source.train_count)), seed=seed, reshuffle_each_iteration=True)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    train = tf.data.Dataset.zip((train, seeds)).map(train_example, num_parallel_calls=autotune)
+    if source.decode is not None:  # files that pass the scan but still fail to decode
+        train = train.ignore_errors(log_warning=True)
+    train = train.batch(batch_size)
+    if mixup_alpha or cutmix_alpha:
+        batch_seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
+        train = tf.data.Dataset.zip((train, batch_seeds)).map(
+            lambda batch, s: augment.mix_batch(*batch, s, mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha),
+            num_parallel_calls=autotune,
+        )
+    val = val.map(eval_example, num_parallel_calls=autotune)
+    if source.decode is not None:
+        val = val.ignore_errors(log_warning=True)
+    return Data(
+        train=train.prefetch(autotune),
+        validation=val.batch(batch_size).prefetch(autotune),
+        class_names=source.class_names,
+        train_count=source.train_count,
+        validation_count=source.validation_count,
+        skipped=source.skipped,
+        soft_labels=soft,
+        spec=spec,
+    )
