@@ -63,6 +63,35 @@ def test_tfds_specs_read_through_tensorflow_datasets(tmp_path):
     assert flowers.validation.element_spec[0].shape == (None, 32, 32, 3)
 
 
+def test_a_tfds_dataset_with_only_a_train_split_holds_out_a_tenth(tmp_path):
+    import tensorflow_datasets as tfds
+
+    class TrainOnlyShapes(tfds.core.GeneratorBasedBuilder):  # registered as "train_only_shapes"
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self,
+                features=tfds.features.FeaturesDict(
+                    {"image": tfds.features.Image(shape=(6, 6, 3)), "label": tfds.features.ClassLabel(names=["a", "b"])}
+                ),
+                supervised_keys=("image", "label"),
+            )
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for i in range(40):
+                yield i, {"image": np.full((6, 6, 3), i, np.uint8), "label": i % 2}
+
+    TrainOnlyShapes(data_dir=str(tmp_path)).download_and_prepare()
+    data = load_dataset("tfds:train_only_shapes", data_dir=str(tmp_path), **SMALL)
+    assert data.class_names == ("a", "b")
+    assert (data.train_count, data.validation_count) == (36, 4)
+    assert len(_labels(data.train)) == 36 and len(_labels(data.validation)) == 4
+
+
 def test_a_missing_tfds_dataset_fails_at_once_saying_how_to_get_it(tmp_path, no_network):
     with pytest.raises(ValueError, match=r"tfds:cifar10 is not prepared in .*download=True"):
         load_dataset("tfds:cifar10", data_dir=str(tmp_path), **SMALL)
