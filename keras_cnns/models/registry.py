@@ -73,6 +73,13 @@ class ModelInfo:
     keras_application: str
     builder: Callable = dataclasses.field(repr=False, compare=False)
 
+    @property
+    def recipe(self):
+        """The training recipe of the model's paper (``keras_cnns.recipes``)."""
+        from keras_cnns.recipes import recipe
+
+        return recipe(self.name)
+
 
 _REGISTRY = {}
 
