@@ -3,6 +3,8 @@
 ``python -m keras_cnns list [PATTERN] [--pretrained] [--format markdown]``: the registered models.
 ``python -m keras_cnns predict --arch NAME --weights imagenet|FILE IMAGE...``: top-5 classes
 (``keras_cnns.predict``).
+``python -m keras_cnns train --arch NAME [options]``: the same as ``python train.py``
+(``keras_cnns.training``).
 """
 
 import argparse
@@ -63,6 +65,13 @@ def main(argv=None):
 
     add_arguments(predicting)
     predicting.set_defaults(run=_predict)
+    training = commands.add_parser("train", add_help=False, help="train a model (python train.py; train --help)")
+    training.add_argument("options", nargs=argparse.REMAINDER)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # train.py's own parser, with its groups and --help
+        from keras_cnns.training.cli import main as train
+
+        return train(argv[1:], prog="python -m keras_cnns train")
     args = parser.parse_args(argv)
     return args.run(args)
 

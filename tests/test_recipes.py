@@ -3,7 +3,7 @@
 import pytest
 
 import keras_cnns
-from keras_cnns import recipes
+from keras_cnns.training import recipes
 from keras_cnns.data.augment import PRESETS
 
 

@@ -1,30 +1,240 @@
-"""train.py, in its foundation form: build, check against the registry, summarize."""
+"""train.py: one epoch per family, replicas, resume, multi-worker, bad input."""
 
 import importlib.util
+import json
+import os
 import pathlib
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_cnns.training import NanLossError, resolve, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("train", ROOT / "train.py")
-train = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(train)
+_spec = importlib.util.spec_from_file_location("train_script", ROOT / "train.py")
+train_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(train_script)
+
+TINY = ["--dataset", "synthetic:classes=3,examples=10", "--batch-size", "3", "--verbose", "0"]
+OUTPUTS = ("config.json", "last.keras", "best.keras", "history.csv", "logs", "curves.png", "metrics.json", "saved_model")
 
 
-def test_builds_and_checks_the_published_configuration(capsys):
-    assert train.main(["--arch", "lenet5"]) == 0
-    out = capsys.readouterr().out
-    assert "input 32x32x1: 61,706 trainable parameters" in out
-    assert "match the published figures" in out
+def _weights(folder):
+    model = keras.saving.load_model(os.path.join(folder, "last.keras"), compile=False)
+    return model.get_weights()
 
 
-def test_other_sizes_build_without_the_check(capsys):
-    assert train.main(["--arch", "resnet18", "--image-size", "64", "--num-classes", "10"]) == 0
-    out = capsys.readouterr().out
-    assert "input 64x64x3: 11,181,642 trainable parameters" in out  # 11,689,512 - 512 * 990 - 990
-    assert "published" not in out
+def _assert_same_weights(a, b, atol):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, atol=atol, rtol=0)
 
 
-def test_bad_arguments_stop_with_one_line(capsys):
-    assert train.main(["--arch", "googlenett"]) == 2
-    assert "Did you mean: googlenet" in capsys.readouterr().err
-    assert train.main(["--arch", "resnet18", "--image-size", "20"]) == 2
-    assert "at least 32x32 for resnet18. Received: input_shape=(20, 20, 3)" in capsys.readouterr().err
+def _run(args, timeout=300, env=None):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, cwd=ROOT,
+    )
+
+
+# One model of each family, at its smallest input.
+FAMILIES = {
+    "lenet5": 16, "alexnet": 67, "nin": 39, "vgg11_bn": 32, "googlenet": 31, "inception_v3": 75,
+    "inception_v4": 75, "inception_resnet_v1": 75, "resnet18": 32, "densenet121": 32, "mobilenet_v2": 32,
+}
+
+
+@pytest.mark.parametrize("arch", sorted(FAMILIES))
+def test_one_epoch_of_each_family(arch, tmp_path, capsys):
+    out = tmp_path / "run"
+    export = arch == "lenet5"  # the export is slow to trace: once here, once with auxiliary heads below
+    args = ["--arch", arch, "--image-size", str(FAMILIES[arch]), "--epochs", "1", "--output", str(out), *TINY,
+            *([] if export else ["--no-export"])]
+    assert train_script.main(args) == 0
+    assert f"{arch} on synthetic:classes=3,examples=10: top-1 " in capsys.readouterr().out
+    expected = [*OUTPUTS, "backup"] if export else [name for name in [*OUTPUTS, "backup"] if name != "saved_model"]
+    assert sorted(os.listdir(out)) == sorted(expected)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"top1", "top5", "loss"} and 0 <= metrics["top1"] <= 1 and metrics["top5"] == 1.0
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,lr,") and "val_accuracy" in history[0] and len(history) == 2
+    last = dict(zip(history[0].split(","), history[1].split(",")))
+    assert metrics["top1"] == float(last["val_accuracy"]) and metrics["loss"] == float(last["val_loss"])
+    config = json.loads((out / "config.json").read_text())
+    assert config["recipe"] == "quick" and config["optimizer"] == "adamw" and config["image_size"] == FAMILIES[arch]
+
+
+def test_the_inference_export_drops_the_auxiliary_heads(tmp_path):
+    import tensorflow as tf
+
+    out = tmp_path / "run"
+    config = resolve(dict(arch="googlenet", dataset="synthetic:classes=3,examples=10", image_size=150,
+                          batch_size=3, epochs=1, output=str(out), verbose="0"))
+    assert config.aux_loss_weight == 0.3  # GoogLeNet's, kept by the quick recipe
+    train(config)
+    trained = keras.saving.load_model(out / "last.keras", compile=False)
+    assert trained.output_names == ["head", "aux1", "aux2"]
+    assert keras.saving.load_model(out / "best.keras", compile=False).output_names == ["head", "aux1", "aux2"]
+    exported = tf.saved_model.load(str(out / "saved_model"))
+    images = np.zeros((2, 150, 150, 3), "float32")
+    np.testing.assert_allclose(exported.serve(images).numpy(), trained.predict(images, verbose=0)[0], atol=1e-5)
+    assert "val_head_accuracy" in (out / "history.csv").read_text().splitlines()[0]
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Kills the run (raises) after a given epoch or step, after the backup saved it."""
+
+    def __init__(self, epoch=None, step=None):
+        super().__init__()
+        self.epoch, self.step, self.seen = epoch, step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.step is not None and self.seen == self.step:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    # SGD with momentum (optimizer state), a step schedule, dropout and batch norm.
+    options = dict(arch="mobilenet", dataset="synthetic:classes=3,examples=13", image_size=32, batch_size=4, dropout=0.2,
+                   epochs=3, optimizer="sgd", lr=0.01, momentum=0.9, schedule="step", verbose="0", export=False,
+                   schedule_args={"every": 1, "gamma": 0.5}, weight_decay=5e-4, save_every=2)
+    train(resolve({**options, "output": str(tmp_path / "whole")}))
+    whole = _weights(tmp_path / "whole")
+    # 12 training examples: 3 steps an epoch. Killed after epoch 1, then in epoch 2 after its
+    # step 2 was backed up (every 2 steps).
+    for name, where, reached in (("epoch", dict(epoch=0), (1, 0)), ("step", dict(step=5), (1, 2))):
+        with pytest.raises(KeyboardInterrupt):
+            train(resolve({**options, "output": str(tmp_path / name)}), extra_callbacks=[_Interrupt(**where)])
+        saved = json.loads((tmp_path / name / "backup" / "training_metadata.json").read_text())
+        assert (saved["epoch"], saved["batch"]) == reached
+        train(resolve({**options, "output": str(tmp_path / name), "resume": True}))
+        _assert_same_weights(whole, _weights(tmp_path / name), atol=1e-6)
+        rows = (tmp_path / name / "history.csv").read_text().splitlines()
+        assert [row.split(",")[0] for row in rows] == ["epoch", "1", "2", "3"]
+
+
+def test_two_cpu_replicas_train_as_one(tmp_path):
+    """Same global batch on 1 and 2 logical CPUs: the same weights, batch norm included."""
+    # 36 training examples: 2 steps of 8 examples a replica; 4 validation examples, 2 a
+    # replica (TF's CPU convolution fails on an empty batch). SGD: Adam's first steps turn
+    # float round-off in near-zero gradients into updates of +-lr, so no two summation
+    # orders agree to 1e-5 under Adam.
+    common = ["--arch", "resnet18", "--dataset", "synthetic:classes=3,examples=40", "--image-size", "32",
+              "--batch-size", "16", "--epochs", "1", "--strategy", "mirrored", "--verbose", "0", "--no-export",
+              "--optimizer", "sgd", "--lr", "0.01", "--weight-decay", "1e-3", "--clipnorm", "0",
+              "--schedule", "step", "--warmup-epochs", "0"]
+    for replicas in (1, 2):
+        done = _run([*common, "--cpu-replicas", str(replicas), "--output", str(tmp_path / str(replicas))])
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert f"over {replicas} replica" in done.stdout
+    _assert_same_weights(_weights(tmp_path / "1"), _weights(tmp_path / "2"), atol=1e-5)
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multiworker_training_with_two_local_processes(tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    args = [sys.executable, str(ROOT / "train.py"), "--arch", "lenet5", "--dataset", "synthetic:classes=3,examples=20",
+            "--batch-size", "4", "--epochs", "2", "--strategy", "multiworker", "--verbose", "0", "--no-export",
+            "--output", str(tmp_path / "run")]
+    processes = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        processes.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT))
+    try:
+        results = [p.communicate(timeout=240) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for p, (stdout, stderr) in zip(processes, results):
+        assert p.returncode == 0, stderr[-3000:]
+        assert "over 2 replicas" in stdout
+    run = tmp_path / "run"
+    assert (run / "metrics.json").exists() and (run / "last.keras").exists() and (run / "backup").is_dir() and (run / "backup-worker1").is_dir()
+    assert json.loads((run / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+
+
+def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    class Explode(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.optimizer.learning_rate.assign(1e30)
+
+    out = tmp_path / "run"
+    config = resolve(dict(arch="lenet5", dataset="synthetic:classes=3,examples=10", batch_size=3, epochs=3,
+                          optimizer="sgd", schedule="plateau", warmup_epochs=0, clipnorm=0, output=str(out),
+                          verbose="0"))
+    with pytest.raises(NanLossError, match=r"the loss became (nan|inf) at step [4-6]\b.*--resume"):
+        train(config, extra_callbacks=[Explode()])
+    assert json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+    assert all(np.isfinite(w).all() for w in _weights(out))
+
+
+def _error(args, capsys):
+    assert train_script.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("train.py: error: ")
+    return err
+
+
+def test_bad_input_stops_before_training_with_one_line(tmp_path, capsys):
+    assert "Did you mean: googlenet" in _error(["--arch", "googlenett"], capsys)
+    assert "at least 32x32 for resnet18. Received: image_size=20" in _error(["--arch", "resnet18", "--image-size", "20"], capsys)
+    missing = tmp_path / "nowhere"
+    assert f"expects a folder of class sub-folders. Received: folder:{missing}" in _error(["--arch", "lenet5", "--dataset", f"folder:{missing}", "--output", str(tmp_path / "a")], capsys)
+    err = _error(["--arch", "lenet5", "--dataset", "tfds:mnist", "--data-dir", str(tmp_path), "--output", str(tmp_path / "b")], capsys)
+    assert "tfds:mnist is not prepared" in err
+    assert "Cannot read the config file" in _error(["--arch", "lenet5", "--config", str(tmp_path / "none.yaml")], capsys)
+    (tmp_path / "bad.yaml").write_text("lr: [0.1\n")
+    assert "not valid YAML" in _error(["--arch", "lenet5", "--config", str(tmp_path / "bad.yaml")], capsys)
+    (tmp_path / "typo.json").write_text('{"learning_rate": 0.1}')
+    assert "Unknown options ['learning_rate']" in _error(["--arch", "lenet5", "--config", str(tmp_path / "typo.json")], capsys)
+    assert "Expected `lr` to be a positive number. Received: lr=-1.0" in _error(["--arch", "lenet5", "--lr", "-1"], capsys)
+
+
+def test_a_global_batch_must_divide_by_the_replicas(tmp_path):
+    done = _run(["--arch", "lenet5", "--cpu-replicas", "2", "--batch-size", "5", "--output", str(tmp_path / "run")], timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "train.py: error: The global batch must divide by the 2 replicas. Received: batch_size=5"
+    )
+
+
+def test_options_override_the_recipe_and_a_config_file(tmp_path):
+    (tmp_path / "best.yaml").write_text("lr: 0.05\nbatch-size: 16\noptimizer: sgd\n")
+    config = resolve(dict(arch="alexnet", dataset="tfds:imagenet2012", config=str(tmp_path / "best.yaml"), batch_size=32))
+    assert (config.recipe, config.optimizer, config.lr, config.batch_size) == ("paper", "sgd", 0.05, 32)
+    assert (config.weight_decay, config.schedule, config.dropout, config.augment) == (5e-4, "plateau", 0.5, "alexnet")
+    assert resolve(dict(arch="googlenet")).image_size == 64  # digits are trained at 64x64
+
+
+def test_python_m_keras_cnns_train_is_train_py(capsys):
+    from keras_cnns.__main__ import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--help"])
+    assert done.value.code == 0
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: python -m keras_cnns train")
+    for group in ("model:", "data:", "optimization (each overrides the recipe):", "run:", "distribution and speed:"):
+        assert group in help_text
+    assert main(["train", "--arch", "resnet18", "--image-size", "20"]) == 2
+    assert capsys.readouterr().err.startswith("python -m keras_cnns train: error: Input size must be at least 32x32")

@@ -58,6 +58,7 @@ class Data:
         soft_labels: labels are float vectors (label smoothing, MixUp, CutMix) rather
             than int class indices: train with categorical, not sparse, cross-entropy.
         spec: the dataset spec.
+        batch_size: examples per batch.
     """
 
     train: tf.data.Dataset
@@ -68,10 +69,30 @@ class Data:
     skipped: tuple = ()
     soft_labels: bool = False
     spec: str = ""
+    batch_size: int = 0
+    _epochs: callable = dataclasses.field(default=None, repr=False)
 
     @property
     def num_classes(self):
         return len(self.class_names)
+
+    def epochs(self, start, stop, drop_remainder=True):
+        """The training batches of epochs ``start`` to ``stop - 1``, one after the other.
+
+        Unlike ``train``, whose shuffling and augmentation change each time it is
+        iterated, an epoch here is a function of ``(seed, epoch index)``: a run resumed
+        at epoch ``start`` sees the batches an uninterrupted run would. With
+        ``drop_remainder`` (the default, as timm's and torchvision's training loaders)
+        every epoch has ``train_count // batch_size`` full batches.
+
+        >>> import keras
+        >>> keras.utils.set_random_seed(0)  # the global seed does not change them
+        >>> data = load_dataset("synthetic:classes=2,examples=20", model="resnet18", image_size=32, batch_size=4)
+        >>> first = [labels.numpy().tolist() for _, labels in data.epochs(0, 2)]
+        >>> len(first), first[4:] == [labels.numpy().tolist() for _, labels in data.epochs(1, 2)]
+        (8, True)
+        """
+        return self._epochs(start, stop, drop_remainder)
 
 
 @dataclasses.dataclass
@@ -291,23 +312,39 @@ def load_dataset(
     train, val = source.train, source.validation
     if do_cache:
         train, val = train.cache(), val.cache()
-    train = train.shuffle(min(shuffle_buffer, max(1, source.train_count)), seed=seed, reshuffle_each_iteration=True)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    train = tf.data.Dataset.zip((train, seeds)).map(train_example, num_parallel_calls=autotune)
-    if source.decode is not None:  # files that pass the scan but still fail to decode
-        train = train.ignore_errors(log_warning=True)
-    train = train.batch(batch_size)
-    if mixup_alpha or cutmix_alpha:
-        batch_seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
-        train = tf.data.Dataset.zip((train, batch_seeds)).map(
-            lambda batch, s: augment.mix_batch(*batch, s, mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha),
-            num_parallel_calls=autotune,
-        )
+    buffer = min(shuffle_buffer, max(1, source.train_count))
+
+    def batches(shuffle_seed, random_seed, rerandomize, drop_remainder):
+        ds = train.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=rerandomize)
+        seeds = tf.data.Dataset.random(seed=random_seed, rerandomize_each_iteration=rerandomize).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(train_example, num_parallel_calls=autotune)
+        if source.decode is not None:  # files that pass the scan but still fail to decode
+            ds = ds.ignore_errors(log_warning=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if mixup_alpha or cutmix_alpha:
+            batch_seeds = tf.data.Dataset.random(seed=random_seed + 1, rerandomize_each_iteration=rerandomize).batch(2)
+            ds = tf.data.Dataset.zip((ds, batch_seeds)).map(
+                lambda batch, s: augment.mix_batch(*batch, s, mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha),
+                num_parallel_calls=autotune,
+            )
+        return ds
+
+    def epochs(start, stop, drop_remainder=True):
+        def epoch(index):  # every seed of an epoch derives from (seed, index)
+            # tf.data combines tensor seeds with the global seed through a Python
+            # comparison that fails when that seed is 0 (tf.random.set_seed(0)); the
+            # epochs do not depend on it, so this function's graph drops it.
+            tf.compat.v1.get_default_graph().seed = None
+            key = tf.cast(index, tf.int64) * 1_000_003 + seed
+            return batches(key, key, False, drop_remainder)
+
+        return tf.data.Dataset.range(start, stop).flat_map(epoch).prefetch(autotune)
+
     val = val.map(eval_example, num_parallel_calls=autotune)
     if source.decode is not None:
         val = val.ignore_errors(log_warning=True)
     return Data(
-        train=train.prefetch(autotune),
+        train=batches(seed, seed, True, False).prefetch(autotune),
         validation=val.batch(batch_size).prefetch(autotune),
         class_names=source.class_names,
         train_count=source.train_count,
@@ -315,4 +352,6 @@ def load_dataset(
         skipped=source.skipped,
         soft_labels=soft,
         spec=spec,
+        batch_size=batch_size,
+        _epochs=epochs,
     )

@@ -75,8 +75,8 @@ class ModelInfo:
 
     @property
     def recipe(self):
-        """The training recipe of the model's paper (``keras_cnns.recipes``)."""
-        from keras_cnns.recipes import recipe
+        """The training recipe of the model's paper (``keras_cnns.training.recipes``)."""
+        from keras_cnns.training.recipes import recipe
 
         return recipe(self.name)
 

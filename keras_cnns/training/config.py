@@ -1,0 +1,253 @@
+"""The resolved configuration of a training run, and the command line that fills it.
+
+Values come, lowest priority first, from the model's recipe (``--recipe paper|quick``,
+``keras_cnns.training.recipes``), then a ``--config`` file (YAML or JSON: the keys are
+the option names, with ``-`` or ``_``), then the options given on the command line.
+The result is a ``TrainConfig``, saved as ``config.json`` in the run's folder.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+
+from keras_cnns.data.augment import PRESETS
+from keras_cnns.training.recipes import OPTIMIZERS, SCHEDULES, recipe
+
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+#: Square size the bundled 8x8 digits are trained at, unless --image-size says otherwise.
+DIGITS_SIZE = 64
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a run needs; ``train.py --help`` documents each field."""
+
+    arch: str
+    dataset: str = "digits"
+    data_dir: str = None
+    download: bool = False
+    image_size: int = None
+    num_classes: int = None
+    recipe: str = None
+    epochs: int = None
+    batch_size: int = None
+    optimizer: str = None
+    lr: float = None
+    momentum: float = None
+    weight_decay: float = None
+    schedule: str = None
+    schedule_args: dict = None
+    warmup_epochs: int = None
+    label_smoothing: float = None
+    dropout: float = None
+    augment: str = None
+    randaugment: list = None
+    random_erasing: float = 0.0
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    aux_loss_weight: float = None
+    clipnorm: float = None
+    rmsprop_rho: float = None
+    rmsprop_epsilon: float = None
+    seed: int = 0
+    output: str = None
+    resume: bool = False
+    save_every: int = None
+    export: bool = True
+    strategy: str = "auto"
+    cpu_replicas: int = None
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    verbose: str = "auto"
+    #: Not a field: the names ``resolve`` got from the command line or a config file.
+    _given = None
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+#: Fields a resumed run may change (the rest must match the saved config.json).
+RESUMABLE = {"epochs", "resume", "output", "verbose", "data_dir", "download", "save_every", "export"}
+
+
+def add_arguments(parser):
+    """Adds train.py's options to ``parser``, in groups. Every default is None so that
+    ``resolve`` can tell an option given from one left out."""
+    model = parser.add_argument_group("model")
+    model.add_argument("--arch", required=True, help="registry name (`python -m keras_cnns list`)")
+    model.add_argument("--num-classes", type=int, help="classes (default: the dataset's)")
+    model.add_argument("--dropout", type=float, help="dropout before the classifier (default: the recipe's)")
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", help="digits (bundled, default), tfds:NAME, folder:PATH or synthetic[:classes=,examples=]")
+    data.add_argument("--data-dir", help="tensorflow-datasets folder")
+    data.add_argument("--download", action="store_true", default=None, help="let tensorflow-datasets download a tfds: dataset")
+    data.add_argument("--image-size", type=int, help=f"square input size (default: the model's; {DIGITS_SIZE} for digits)")
+    data.add_argument("--augment", choices=PRESETS, help="augmentation preset (default: the recipe's)")
+    data.add_argument("--randaugment", type=int, nargs=2, metavar=("N", "M"), help="RandAugment: N ops of magnitude M")
+    data.add_argument("--random-erasing", type=float, help="probability of erasing a rectangle")
+    data.add_argument("--mixup", type=float, help="MixUp alpha (0: off)")
+    data.add_argument("--cutmix", type=float, help="CutMix alpha (0: off)")
+    optim = parser.add_argument_group("optimization (each overrides the recipe)")
+    optim.add_argument("--recipe", choices=("paper", "quick"), help="paper or quick (default: quick on digits and synthetic, else paper)")
+    optim.add_argument("--epochs", type=int)
+    optim.add_argument("--batch-size", type=int, help="global batch, split across replicas")
+    optim.add_argument("--optimizer", choices=OPTIMIZERS)
+    optim.add_argument("--lr", type=float, help="initial learning rate")
+    optim.add_argument("--momentum", type=float)
+    optim.add_argument("--weight-decay", type=float, help="L2 coefficient (decoupled for adamw)")
+    optim.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    optim.add_argument("--warmup-epochs", type=int, help="epochs of linear warm-up")
+    optim.add_argument("--label-smoothing", type=float)
+    optim.add_argument("--aux-loss-weight", type=float, help="weight of each auxiliary classifier's loss (0: none)")
+    optim.add_argument("--clipnorm", type=float, help="clip each gradient to this norm (0: off)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--config", help="YAML or JSON file of option values (e.g. a search's best)")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--output", help="run folder (default: runs/ARCH-DATE)")
+    run.add_argument("--resume", action="store_true", default=None, help="continue the run in --output (default: the latest runs/ARCH-*)")
+    run.add_argument("--save-every", type=int, metavar="STEPS", help="also back up every STEPS steps (default: every epoch)")
+    run.add_argument("--verbose", choices=("auto", "0", "1", "2"), help="Keras fit verbosity")
+    run.add_argument("--no-export", dest="export", action="store_false", default=None,
+                     help="skip the SavedModel export of the inference model")
+    dist = parser.add_argument_group("distribution and speed")
+    dist.add_argument("--strategy", choices=STRATEGIES, help="auto: MirroredStrategy over several GPUs, else default")
+    dist.add_argument("--cpu-replicas", type=int, metavar="N", help="split the CPU into N logical devices (testing)")
+    dist.add_argument("--mixed-precision", action="store_true", default=None, help="float16 on GPU, bfloat16 elsewhere")
+    dist.add_argument("--jit-compile", action="store_true", default=None, help="compile with XLA")
+    return parser
+
+
+def read_config_file(path):
+    """The option values of a YAML or JSON file, keys normalized to field names."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise ValueError(f"Cannot read the config file: {e.strerror}. Received: config={path!r}") from None
+    try:
+        if path.endswith(".json"):
+            values = json.loads(text)
+        else:
+            import yaml
+
+            values = yaml.safe_load(text)
+    except Exception as e:  # json.JSONDecodeError, yaml.YAMLError
+        reason = str(e).splitlines()[0]
+        raise ValueError(f"The config file is not valid {'JSON' if path.endswith('.json') else 'YAML'} ({reason}). Received: config={path!r}") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ValueError(f"Expected the config file to hold a mapping of option names to values. Received: config={path!r}")
+    values = {str(k).replace("-", "_"): v for k, v in values.items()}
+    unknown = sorted(set(values) - FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown options {unknown} in the config file; the options are {sorted(FIELDS)}. Received: config={path!r}")
+    return values
+
+
+def _check(config):
+    from keras_cnns.models import model_info
+
+    info = model_info(config.arch)  # an unknown name lists the close ones
+    checks = [
+        ("epochs", config.epochs, lambda v: isinstance(v, int) and v >= 1, "a positive int"),
+        ("batch_size", config.batch_size, lambda v: isinstance(v, int) and v >= 1, "a positive int"),
+        ("lr", config.lr, lambda v: isinstance(v, (int, float)) and v > 0, "a positive number"),
+        ("momentum", config.momentum, lambda v: 0 <= v < 1, "in [0, 1)"),
+        ("weight_decay", config.weight_decay, lambda v: v >= 0, "non-negative"),
+        ("warmup_epochs", config.warmup_epochs, lambda v: isinstance(v, int) and 0 <= v < config.epochs, "an int in [0, epochs)"),
+        ("label_smoothing", config.label_smoothing, lambda v: 0 <= v < 1, "in [0, 1)"),
+        ("aux_loss_weight", config.aux_loss_weight, lambda v: v >= 0, "non-negative"),
+        ("mixup", config.mixup, lambda v: v >= 0, "non-negative"),
+        ("cutmix", config.cutmix, lambda v: v >= 0, "non-negative"),
+        ("cpu_replicas", config.cpu_replicas, lambda v: v is None or (isinstance(v, int) and v >= 1), "a positive int"),
+        ("save_every", config.save_every, lambda v: v is None or (isinstance(v, int) and v >= 1), "a positive int"),
+        ("clipnorm", config.clipnorm, lambda v: v is None or v >= 0, "non-negative (0: no clipping)"),
+    ]
+    for name, value, ok, what in checks:
+        try:
+            good = ok(value) and not isinstance(value, bool)
+        except TypeError:
+            good = False
+        if not good:
+            raise ValueError(f"Expected `{name}` to be {what}. Received: {name}={value!r}")
+    for name, value, allowed in (
+        ("optimizer", config.optimizer, OPTIMIZERS),
+        ("schedule", config.schedule, SCHEDULES),
+        ("augment", config.augment, PRESETS),
+        ("strategy", config.strategy, STRATEGIES),
+    ):
+        if value not in allowed:
+            raise ValueError(f"Expected `{name}` to be one of {list(allowed)}. Received: {name}={value!r}")
+    if config.image_size is not None and config.image_size < info.min_size:
+        raise ValueError(
+            f"Input size must be at least {info.min_size}x{info.min_size} for {info.name}. "
+            f"Received: image_size={config.image_size}"
+        )
+    if config.cpu_replicas and config.cpu_replicas > 1 and config.strategy not in ("auto", "mirrored"):
+        raise ValueError(
+            "--cpu-replicas N > 1 splits the CPU for MirroredStrategy: use --strategy auto or mirrored. "
+            f"Received: strategy={config.strategy!r}, cpu_replicas={config.cpu_replicas}"
+        )
+
+
+def resolve(args):
+    """The ``TrainConfig`` of parsed options (a namespace or dict of field values)."""
+    from keras_cnns.models import model_info
+
+    given = {k: v for k, v in (vars(args) if not isinstance(args, dict) else args).items() if v is not None}
+    file_values = read_config_file(given.pop("config")) if "config" in given else {}
+    values = {**file_values, **given}
+    unknown = sorted(set(values) - FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown options {unknown}. Received: {values}")
+    if "arch" not in values:
+        raise ValueError("Expected an architecture: --arch NAME. Received: no --arch")
+    info = model_info(values["arch"])
+    values["arch"] = info.name
+    dataset = values.get("dataset", "digits")
+    kind = values.get("recipe") or ("quick" if dataset == "digits" or dataset.startswith("synthetic") else "paper")
+    if kind not in ("paper", "quick"):
+        raise ValueError(f"Expected `recipe` to be 'paper' or 'quick'. Received: recipe={kind!r}")
+    base = recipe(info.name, kind)
+    from_recipe = {
+        f.name: getattr(base, f.name) for f in dataclasses.fields(base) if f.name in FIELDS and f.name != "recipe"
+    }
+    config = TrainConfig(**{**from_recipe, **values, "recipe": kind})
+    if config.schedule_args is None or (config.schedule != base.schedule and "schedule_args" not in values):
+        config.schedule_args = dict(base.schedule_args) if config.schedule == base.schedule else {}
+    if "warmup_epochs" not in values and isinstance(config.epochs, int) and config.epochs >= 1:
+        config.warmup_epochs = min(config.warmup_epochs, config.epochs - 1)  # a short run of a long recipe
+    if config.image_size is None and dataset == "digits":
+        config.image_size = max(DIGITS_SIZE, info.min_size)
+    if isinstance(config.randaugment, (list, tuple)):
+        config.randaugment = list(config.randaugment)
+    _check(config)
+    config._given = set(values)
+    return config
+
+
+def parser(prog="train.py"):
+    return add_arguments(
+        argparse.ArgumentParser(
+            prog=prog,
+            description="Train a keras_cnns model with its paper's recipe (or the quick one) through model.fit.",
+            epilog="Example: python train.py --arch googlenet   (GoogLeNet on the bundled digits, about 4 minutes on 2 CPU cores)",
+        )
+    )
+
+
+def default_output(arch, root="runs"):
+    import datetime
+
+    return os.path.join(root, f"{arch}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+
+
+def latest_output(arch, root="runs"):
+    """The most recent ``runs/ARCH-*`` folder, or None."""
+    if not os.path.isdir(root):
+        return None
+    runs = sorted(d for d in os.listdir(root) if d.startswith(f"{arch}-") and os.path.isdir(os.path.join(root, d)))
+    return os.path.join(root, runs[-1]) if runs else None

@@ -1,0 +1,280 @@
+"""One training run: data, model, optimizer, ``model.fit`` under a strategy, outputs.
+
+``train(config)`` is what ``python train.py`` calls; it returns the final validation
+metrics. The run's folder receives ``config.json``, ``last.keras``, ``best.keras``,
+``history.csv``, ``logs/`` (TensorBoard), ``curves.png``, ``metrics.json`` and
+``saved_model/`` (the inference model, without auxiliary heads), and ``backup/`` while
+it trains.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+
+import keras
+import tensorflow as tf
+
+from keras_cnns.training import callbacks as cbs
+from keras_cnns.training.config import RESUMABLE, TrainConfig, default_output, latest_output
+from keras_cnns.training.schedules import Plateau, make_schedule
+from keras_cnns.training.strategy import build_before_fit, make_strategy, synchronize_batch_norm, worker
+
+
+class NanLossError(RuntimeError):
+    """Training stopped on a NaN or infinite loss."""
+
+
+def _output_folder(config):
+    if config.resume and not config.output:
+        found = latest_output(config.arch)
+        if found is None:
+            raise ValueError(f"--resume found no earlier run in runs/{config.arch}-*: pass --output DIR. Received: resume=True")
+        return found
+    return config.output or default_output(config.arch)
+
+
+def _resumed_config(config, folder):
+    path = os.path.join(folder, "config.json")
+    if not os.path.exists(path):
+        raise ValueError(f"--resume needs the config.json of an earlier run in {folder}. Received: output={folder!r}")
+    with open(path) as f:
+        saved = TrainConfig(**json.load(f))
+    changed = {
+        f.name: (getattr(saved, f.name), getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(config, f.name)
+        and getattr(config, f.name) is not None
+    }
+    # Options left to their defaults on the command line fall back to the saved run's.
+    explicit = {k: v for k, v in changed.items() if config._given is None or k in config._given}
+    if explicit:
+        listing = ", ".join(f"{k}={new!r} (run: {old!r})" for k, (old, new) in explicit.items())
+        raise ValueError(f"A resumed run keeps its configuration; only {sorted(RESUMABLE - {'resume'})} may change. Received: {listing}")
+    return dataclasses.replace(saved, epochs=config.epochs or saved.epochs, resume=True, output=folder,
+                               save_every=config.save_every or saved.save_every, verbose=config.verbose)
+
+
+def _optimizer(config, schedule):
+    clip = dict(clipnorm=config.clipnorm) if config.clipnorm else {}
+    if config.optimizer in ("sgd", "nesterov"):
+        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.optimizer == "nesterov", **clip)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(schedule, rho=config.rmsprop_rho, momentum=config.momentum,
+                                        epsilon=config.rmsprop_epsilon, **clip)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(schedule, **clip)
+    return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **clip)
+
+
+def _weight_decay(model, optimizer, config):
+    """The papers' weight decay: an L2 penalty on the kernels whose gradient is
+    ``weight_decay * w`` (Caffe, TF-slim, torch); AdamW's is decoupled. Biases and
+    batch-norm parameters are not decayed."""
+    vectors = [v for v in model.trainable_variables if len(v.shape) < 2]
+    if config.optimizer == "adamw":
+        optimizer.exclude_from_weight_decay(var_list=vectors)
+        return
+    if config.weight_decay:
+        for variable in model.trainable_variables:
+            if len(variable.shape) >= 2:
+                variable.regularizer = keras.regularizers.L2(config.weight_decay / 2)
+
+
+def _model(config, info, num_classes, channels):
+    from keras_cnns.models import create_model
+
+    options = dict(num_classes=num_classes, input_shape=(config.image_size, config.image_size, channels))
+    if config.dropout is not None:
+        options["dropout"] = config.dropout
+    note = None
+    if config.aux_loss_weight:
+        try:
+            return create_model(config.arch, aux_logits=True, **options), None
+        except TypeError:
+            note = f"{info.name} has no auxiliary classifiers: aux_loss_weight ignored"
+        except ValueError as e:
+            if "aux_logits" not in str(e):
+                raise
+            note = f"no auxiliary classifiers at {config.image_size}x{config.image_size} ({str(e).split('. Received')[0]})"
+    try:
+        return create_model(config.arch, **options), note
+    except TypeError as e:
+        if "dropout" in str(e):
+            raise ValueError(f"{info.name} has no dropout to set. Received: dropout={config.dropout}") from None
+        raise
+
+
+def _metrics(soft):
+    if soft:
+        return [keras.metrics.CategoricalAccuracy(name="accuracy"), keras.metrics.TopKCategoricalAccuracy(5, name="top5")]
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy"), keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
+
+
+def _distribute_options(dataset):
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def train(config, log=print, extra_callbacks=()):
+    """Trains ``config.arch`` as ``config`` says; returns ``{"top1", "top5", "loss", ...}``.
+
+    Args:
+        config: a ``TrainConfig`` (``keras_cnns.training.resolve``).
+        log: where the run's one-line messages go.
+        extra_callbacks: more Keras callbacks, called after the run's own.
+
+    Raises:
+        ValueError: a bad option, before anything is trained.
+        NanLossError: the loss became NaN or infinite (the last good backup and
+            checkpoints are kept).
+    """
+    from keras_cnns.data import load_dataset
+    from keras_cnns.models import inference_model, model_info
+
+    started = time.time()
+    folder = _output_folder(config)
+    if config.resume:
+        config = _resumed_config(config, folder)
+    elif os.path.exists(os.path.join(folder, cbs.BACKUP, "training_metadata.json")):
+        raise ValueError(f"{folder} already holds a run: continue it with --resume or pick another --output. Received: output={folder!r}")
+    config.output = folder
+    info = model_info(config.arch)
+    index, workers, chief = worker()
+
+    strategy = make_strategy(config.strategy, config.cpu_replicas)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"The global batch must divide by the {replicas} replicas. Received: batch_size={config.batch_size}"
+        )
+    keras.utils.set_random_seed(config.seed)
+    previous_policy = keras.config.dtype_policy()
+    if config.mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16")
+    try:
+        return _train(config, info, strategy, replicas, (index, workers, chief), started, log,
+                      load_dataset, inference_model, list(extra_callbacks))
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _train(config, info, strategy, replicas, worker_info, started, log, load_dataset, inference_model, extra):
+    index, workers, chief = worker_info
+    folder = config.output
+    data = load_dataset(
+        config.dataset, model=config.arch, image_size=config.image_size, batch_size=config.batch_size,
+        preset=config.augment, randaugment=tuple(config.randaugment) if config.randaugment else None,
+        random_erasing=config.random_erasing, mixup_alpha=config.mixup, cutmix_alpha=config.cutmix,
+        label_smoothing=config.label_smoothing, seed=config.seed, data_dir=config.data_dir,
+        download=bool(config.download),
+    )
+    config.image_size = config.image_size or info.default_size
+    if config.num_classes is not None and config.num_classes < data.num_classes:
+        raise ValueError(f"{config.dataset} has {data.num_classes} classes. Received: num_classes={config.num_classes}")
+    num_classes = config.num_classes or data.num_classes
+    steps = data.train_count // config.batch_size
+    if steps == 0:
+        raise ValueError(f"{config.dataset} has {data.train_count} training examples, fewer than one batch. Received: batch_size={config.batch_size}")
+    os.makedirs(folder, exist_ok=True)
+    if chief:
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            f.write(config.to_json())
+    # Every worker backs up (saving is not collective); only the chief's files are the run's.
+    backup_dir = os.path.join(folder, cbs.BACKUP if chief else f"{cbs.BACKUP}-worker{index}")
+    os.makedirs(backup_dir, exist_ok=True)
+    saved = cbs.Backup.read(backup_dir) if config.resume else None
+    initial_epoch, initial_step = (saved["epoch"], saved["batch"]) if saved else (0, 0)
+
+    with strategy.scope():
+        model, note = _model(config, info, num_classes, len(info.preprocessing.mean))
+        if tf.distribute.has_strategy():  # mirrored or multi-worker, however many replicas
+            # Several replicas need it; under MirroredStrategy one replica gets it too, so that
+            # runs on 1 and N devices compute the same batch statistics the same way.
+            synchronize_batch_norm(model)
+        schedule = make_schedule(config, steps)
+        optimizer = _optimizer(config, schedule)
+        _weight_decay(model, optimizer, config)
+        outputs = len(model.outputs)
+        loss = keras.losses.CategoricalCrossentropy() if data.soft_labels else keras.losses.SparseCategoricalCrossentropy()
+        model.compile(
+            optimizer=optimizer,
+            loss=[loss] * outputs if outputs > 1 else loss,
+            loss_weights=[1.0] + [config.aux_loss_weight] * (outputs - 1) if outputs > 1 else None,
+            metrics=[_metrics(data.soft_labels)] + [[] for _ in range(outputs - 1)] if outputs > 1 else _metrics(data.soft_labels),
+            jit_compile=bool(config.jit_compile),
+            steps_per_execution=1,
+        )
+    if note:
+        log(f"note: {note}")
+
+    def labels_for_outputs(dataset):
+        dataset = dataset.map(lambda x, y: (x, (y,) * outputs)) if outputs > 1 else dataset
+        return _distribute_options(dataset)
+
+    validation = labels_for_outputs(data.validation)
+    build_before_fit(model, labels_for_outputs(data.epochs(0, 1)).element_spec)
+
+    guard = cbs.NanGuard()
+    plateau = None
+    if config.schedule == "plateau":
+        plateau = Plateau(config.lr, steps, config.warmup_epochs, **(config.schedule_args or {}))
+    monitor = "val_accuracy" if outputs == 1 else f"val_{model.output_names[0]}_accuracy"
+    checkpoints = cbs.Checkpoints(folder, monitor=monitor, guard=guard)
+    states = {"checkpoints": checkpoints, **({"plateau": plateau} if plateau else {})}
+    history = os.path.join(folder if chief else backup_dir, "history.csv")
+
+    def callbacks(step_offset):
+        backup = cbs.Backup(backup_dir, save_freq=config.save_every or "epoch", states=states, guard=guard,
+                            step_offset=step_offset)
+        # The backup comes last: it saves the state the others reached at the epoch's end.
+        listed = [guard, *([plateau] if plateau else []), *([checkpoints] if chief else []),
+                  cbs.HistoryCSV(history, initial_epoch), backup]
+        if chief:
+            listed.append(keras.callbacks.TensorBoard(os.path.join(folder, "logs")))
+        return listed + extra
+
+    verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
+    log(f"{info.name} on {config.dataset} ({data.train_count} training, {data.validation_count} validation images, "
+        f"{num_classes} classes) at {config.image_size}x{config.image_size}: {config.recipe} recipe, "
+        f"{config.optimizer} lr {config.lr:g}, {config.schedule} schedule, batch {config.batch_size} over "
+        f"{replicas} replica{'s' if replicas > 1 else ''}, {config.epochs} epochs; output in {folder}")
+    if initial_epoch or initial_step:
+        log(f"resuming at epoch {initial_epoch + 1}" + (f", step {initial_step}" if initial_step else ""))
+    if initial_step and initial_epoch < config.epochs:  # finish the interrupted epoch first
+        rest = labels_for_outputs(data.epochs(initial_epoch, initial_epoch + 1).skip(initial_step))
+        model.fit(rest, validation_data=validation, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps - initial_step, callbacks=callbacks(initial_step), verbose=verbose, shuffle=False)
+        initial_epoch += 1
+    if initial_epoch < config.epochs and not guard.bad:
+        train_data = labels_for_outputs(data.epochs(initial_epoch, config.epochs))
+        model.fit(train_data, validation_data=validation, epochs=config.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps, callbacks=callbacks(0), verbose=verbose, shuffle=False)
+    if guard.bad:
+        raise NanLossError(
+            f"Training stopped: {guard.bad}. The last good weights are in {backup_dir} "
+            f"and {folder}/last.keras; lower --lr or set --clipnorm, then --resume."
+        )
+
+    single = inference_model(model)
+    rows = cbs.read_history(history)
+    prefix = "val_" if outputs == 1 else f"val_{model.output_names[0]}_"
+    last = rows[-1] if rows and int(rows[-1]["epoch"]) == config.epochs else {}
+    if all(last.get(prefix + key) for key in ("accuracy", "top5", "loss")):  # the last epoch's validation
+        scores = {key: float(last[prefix + key]) for key in ("accuracy", "top5", "loss")}
+    else:  # nothing trained in this call (a finished run resumed)
+        single.compile(loss=loss, metrics=_metrics(data.soft_labels))
+        scores = single.evaluate(_distribute_options(data.validation), verbose=0, return_dict=True)
+    metrics = {"top1": float(scores["accuracy"]), "top5": float(scores["top5"]), "loss": float(scores["loss"]),
+               "epochs": config.epochs, "seconds": round(time.time() - started, 1)}
+    if chief:
+        with open(os.path.join(folder, "metrics.json"), "w") as f:
+            json.dump(metrics, f, indent=2)
+        cbs.plot_curves(history, os.path.join(folder, "curves.png"), title=f"{info.name} on {config.dataset}")
+        if config.export:
+            export = os.path.join(folder, "saved_model")
+            shutil.rmtree(export, ignore_errors=True)
+            single.export(export, verbose=False)
+    return metrics
