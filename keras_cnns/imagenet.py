@@ -57,11 +57,11 @@ def preprocess_input(name, images):
     array([ 151.061, -116.779, -123.68 ], dtype=float32)
     """
     prep = model_info(name).preprocessing
-    channels = images.shape[-1] if hasattr(images, "shape") else np.shape(images)[-1]
-    if channels != len(prep.mean):
+    shape = tuple(images.shape if hasattr(images, "shape") else np.shape(images))
+    if shape[-1] != len(prep.mean):
         raise ValueError(
             f"{name}'s preprocessing is for images with {len(prep.mean)} channels (last axis). "
-            f"Received: images.shape={tuple(np.shape(images) if not hasattr(images, 'shape') else images.shape)}"
+            f"Received: images.shape={shape}"
         )
     mean = np.asarray(prep.mean, "float32")
     std = np.asarray(prep.std, "float32")

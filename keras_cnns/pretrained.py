@@ -157,7 +157,7 @@ def _md5(path):
     return digest.hexdigest()
 
 
-def _unreachable(url):
+def unreachable(url):
     """None if ``url`` answers, else why not (no DNS, no route, timeout, HTTP error)."""
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=PROBE_TIMEOUT):
@@ -184,7 +184,7 @@ def fetch(fname, url, md5=None):
         if md5 is None or _md5(path) == md5:
             return path
         problem = f" The cached {path} is incomplete or corrupt (its MD5 is not {md5})."
-    reason = _unreachable(url)
+    reason = unreachable(url)
     if reason is None:
         try:
             return keras.utils.get_file(fname, url, cache_subdir="models", cache_dir=base, file_hash=md5)

@@ -238,3 +238,13 @@ def test_python_m_keras_cnns_train_is_train_py(capsys):
         assert group in help_text
     assert main(["train", "--arch", "resnet18", "--image-size", "20"]) == 2
     assert capsys.readouterr().err.startswith("python -m keras_cnns train: error: Input size must be at least 32x32")
+
+
+def test_mixed_precision_trains_and_restores_the_policy(tmp_path):
+    config = resolve(dict(arch="lenet5", dataset="synthetic:classes=3,examples=10", batch_size=3, epochs=1,
+                          mixed_precision=True, export=False, output=str(tmp_path / "run"), verbose="0"))
+    metrics = train(config)
+    assert 0 <= metrics["top1"] <= 1 and np.isfinite(metrics["loss"])
+    trained = keras.saving.load_model(tmp_path / "run" / "last.keras", compile=False)
+    assert {layer.dtype_policy.name for layer in trained.layers[1:]} == {"mixed_bfloat16"}  # no GPU: bfloat16
+    assert keras.config.dtype_policy().name == "float32"

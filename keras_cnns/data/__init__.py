@@ -151,9 +151,9 @@ def _tfds(name, data_dir, download):
     except Exception as e:  # DatasetNotFoundError and friends
         raise ValueError(f"tensorflow-datasets has no dataset {name!r}: {e}. Received: tfds:{name}") from None
     if download and not tf.io.gfile.exists(builder.data_dir):
-        from keras_cnns.pretrained import _unreachable
+        from keras_cnns.pretrained import unreachable
 
-        reason = name != "sklearn_digits" and _unreachable(TFDS_PROBE)
+        reason = name != "sklearn_digits" and unreachable(TFDS_PROBE)
         if reason:  # tensorflow-datasets would retry for minutes
             raise OSError(
                 f"Cannot download tfds:{name} ({reason}). Prepare it on a machine with "
