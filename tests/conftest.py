@@ -8,6 +8,13 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 _tests = itertools.count(1)
+#: The slowest tests (whole training runs) start first, so that pytest-xdist's workers
+#: finish together instead of one running them alone at the end.
+FIRST = ("tests/test_train.py",)
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in FIRST)
 
 
 @pytest.fixture(autouse=True)
