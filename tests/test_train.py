@@ -249,3 +249,17 @@ def test_mixed_precision_trains_and_restores_the_policy(tmp_path):
     trained = keras.saving.load_model(tmp_path / "run" / "last.keras", compile=False)
     assert {layer.dtype_policy.name for layer in trained.layers[1:]} == {"mixed_bfloat16"}  # no GPU: bfloat16
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_a_resumed_run_keeps_its_configuration(tmp_path):
+    from keras_cnns.training.config import TrainConfig
+    from keras_cnns.training.run import _resumed_config
+
+    saved = resolve(dict(arch="lenet5", epochs=30, lr=0.05, optimizer="sgd", export=False))
+    (tmp_path / "config.json").write_text(saved.to_json())
+    resumed = _resumed_config(resolve(dict(arch="lenet5", resume=True, output=str(tmp_path))), str(tmp_path))
+    assert (resumed.epochs, resumed.lr, resumed.optimizer, resumed.export, resumed.resume) == (30, 0.05, "sgd", False, True)
+    assert _resumed_config(resolve(dict(arch="lenet5", resume=True, epochs=40, output=str(tmp_path))), str(tmp_path)).epochs == 40
+    with pytest.raises(ValueError, match=r"keeps its configuration.*lr=0.1 \(run: 0.05\)"):
+        _resumed_config(resolve(dict(arch="lenet5", resume=True, lr=0.1, output=str(tmp_path))), str(tmp_path))
+    assert isinstance(resumed, TrainConfig)

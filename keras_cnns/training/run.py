@@ -52,8 +52,9 @@ def _resumed_config(config, folder):
     if explicit:
         listing = ", ".join(f"{k}={new!r} (run: {old!r})" for k, (old, new) in explicit.items())
         raise ValueError(f"A resumed run keeps its configuration; only {sorted(RESUMABLE - {'resume'})} may change. Received: {listing}")
-    return dataclasses.replace(saved, epochs=config.epochs or saved.epochs, resume=True, output=folder,
-                               save_every=config.save_every or saved.save_every, verbose=config.verbose)
+    given = config._given or set()
+    kept = {name: getattr(config if name in given else saved, name) for name in RESUMABLE - {"resume", "output"}}
+    return dataclasses.replace(saved, **kept, resume=True, output=folder)
 
 
 def _optimizer(config, schedule):
