@@ -132,8 +132,7 @@ def train(config, log=print, extra_callbacks=()):
         NanLossError: the loss became NaN or infinite (the last good backup and
             checkpoints are kept).
     """
-    from keras_cnns.data import load_dataset
-    from keras_cnns.models import inference_model, model_info
+    from keras_cnns.models import model_info
 
     started = time.time()
     folder = _output_folder(config)
@@ -143,7 +142,7 @@ def train(config, log=print, extra_callbacks=()):
         raise ValueError(f"{folder} already holds a run: continue it with --resume or pick another --output. Received: output={folder!r}")
     config.output = folder
     info = model_info(config.arch)
-    index, workers, chief = worker()
+    worker_info = worker()
 
     strategy = make_strategy(config.strategy, config.cpu_replicas)
     replicas = strategy.num_replicas_in_sync
@@ -156,14 +155,16 @@ def train(config, log=print, extra_callbacks=()):
     if config.mixed_precision:
         keras.config.set_dtype_policy("mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16")
     try:
-        return _train(config, info, strategy, replicas, (index, workers, chief), started, log,
-                      load_dataset, inference_model, list(extra_callbacks))
+        return _train(config, info, strategy, replicas, worker_info, started, log, list(extra_callbacks))
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config, info, strategy, replicas, worker_info, started, log, load_dataset, inference_model, extra):
-    index, workers, chief = worker_info
+def _train(config, info, strategy, replicas, worker_info, started, log, extra):
+    from keras_cnns.data import load_dataset
+    from keras_cnns.models import inference_model
+
+    index, _, chief = worker_info
     folder = config.output
     data = load_dataset(
         config.dataset, model=config.arch, image_size=config.image_size, batch_size=config.batch_size,
