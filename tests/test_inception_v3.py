@@ -86,10 +86,111 @@ def test_auxiliary_classifier_needs_a_299_input():
         blocks.InceptionV3Aux(10).build((None, 16, 16, 768))
 
 
+def _channels(model, names):
+    return {name: model.get_layer(name).output.shape[-1] for name in names}
+
+
+def test_width_multiplier_halves_every_module():
+    # TF-slim's depth_multiplier 0.5: every width of the tables halves (none falls under
+    # 16), so each module's output is half of the paper's: mixed0 (64 + 64 + 96 + 32) / 2,
+    # mixed2 288 / 2, mixed3 768 / 2, mixed8 1280 / 2, mixed10 (320 + 768 + 768 + 192) / 2.
+    model = keras_cnns.inception_v3(include_top=False, input_shape=(75, 75, 3), width_multiplier=0.5)
+    assert _channels(model, ("conv1a", "pool5a", "mixed0", "mixed2", "mixed3", "mixed7", "mixed8", "mixed10")) == {
+        "conv1a": 16,
+        "pool5a": 96,
+        "mixed0": 128,
+        "mixed2": 144,
+        "mixed3": 384,
+        "mixed7": 384,
+        "mixed8": 640,
+        "mixed10": 1024,
+    }
+    mixed10 = model.get_layer("mixed10")
+    assert tuple(mixed10.branch3x3dbl_1.conv.kernel.shape) == (1, 1, 1024, 224)  # 448 / 2
+    assert tuple(mixed10.branch3x3dbl_3a.conv.kernel.shape) == (1, 3, 192, 192)  # 384 / 2
+
+
+def test_width_multiplier_floors_widths_at_16():
+    # At 0.25, int(d * 0.25) < 16 gives 16 (TF-slim's min_depth): conv1a 32 -> 16, the
+    # 5x5 branch's 48 -> 16, mixed0's pool branch 32 -> 16; the others quarter. mixed0:
+    # 16 + 16 + 24 + 16 = 72, not 256 / 4 = 64; mixed1 and mixed2 (pool 64 -> 16) give
+    # 72 as well. mixed3: 96 + 24 + 72; from mixed4 on nothing is floored: 768 / 4,
+    # 80 + 48 + 192, (320 + 768 + 768 + 192) / 4.
+    model = keras_cnns.inception_v3(include_top=False, input_shape=(75, 75, 3), width_multiplier=0.25)
+    assert _channels(model, ("conv1a", "conv4a", "mixed0", "mixed2", "mixed3", "mixed7", "mixed8", "mixed10")) == {
+        "conv1a": 16,
+        "conv4a": 48,
+        "mixed0": 72,
+        "mixed2": 72,
+        "mixed3": 192,
+        "mixed7": 192,
+        "mixed8": 320,
+        "mixed10": 512,
+    }
+    mixed0 = model.get_layer("mixed0")
+    assert tuple(model.get_layer("conv1a").conv.kernel.shape) == (3, 3, 3, 16)
+    assert tuple(mixed0.branch5x5_1.conv.kernel.shape) == (1, 1, 48, 16)  # 48 -> 12 -> 16
+    assert tuple(mixed0.branch5x5_2.conv.kernel.shape) == (5, 5, 16, 16)  # 64 -> 16
+    assert tuple(mixed0.branch_pool.conv.kernel.shape) == (1, 1, 48, 16)  # 32 -> 8 -> 16
+    assert mixed0.pool_features == 32  # the config keeps the paper's width
+
+
+def test_width_multiplier_one_is_the_paper_network():
+    # The head does not depend on the input size: at 75x75 the count is still timm's and
+    # torchvision's, and the weights are the default network's, name for name.
+    default = keras_cnns.inception_v3(input_shape=(75, 75, 3))
+    model = keras_cnns.inception_v3(input_shape=(75, 75, 3), width_multiplier=1.0)
+    assert _trainable(model) == ref.PARAMS["inception_v3"]
+    assert [(w.path, tuple(w.shape)) for w in model.weights] == [(w.path, tuple(w.shape)) for w in default.weights]
+    assert [layer.name for layer in model.layers] == [layer.name for layer in default.layers]
+
+
+def test_width_multiplier_scales_the_auxiliary_classifier():
+    # TF-slim's aux logits: depth(128), depth(768); the classifier keeps its classes.
+    model = keras_cnns.inception_v3(aux_logits=True, width_multiplier=0.5, num_classes=10)
+    aux = model.get_layer("aux1")
+    assert aux.width_multiplier == 0.5
+    assert tuple(aux.conv0.conv.kernel.shape) == (1, 1, 384, 64)  # mixed7: 768 / 2
+    assert tuple(aux.conv1.conv.kernel.shape) == (5, 5, 64, 384)
+    assert [tuple(o.shape) for o in model.outputs] == [(None, 10), (None, 10)]
+
+
+@pytest.mark.parametrize("width_multiplier", [0.25, 0.5, 1.3])
+def test_width_multiplier_symbolic_shape_is_eager_shape(width_multiplier):
+    x = np.random.default_rng(0).normal(size=(1, 9, 9, 40)).astype("float32")
+    for layer in (
+        blocks.InceptionV3A(32, width_multiplier=width_multiplier),
+        blocks.InceptionV3B(width_multiplier=width_multiplier),
+        blocks.InceptionV3C(160, width_multiplier=width_multiplier),
+        blocks.InceptionV3D(width_multiplier=width_multiplier),
+        blocks.InceptionV3E(width_multiplier=width_multiplier),
+    ):
+        assert tuple(layer.compute_output_shape(x.shape)) == tuple(layer(x).shape), layer.name
+
+
+def test_width_multiplier_survives_a_keras_round_trip(tmp_path):
+    inputs = keras.Input((5, 5, 16))
+    block = blocks.InceptionV3E(width_multiplier=0.25, name="mixed9")
+    model = keras.Model(inputs, block(inputs))
+    # (320 + 768 + 768 + 192) / 4
+    assert model.output_shape == (None, 5, 5, 512)
+    path = tmp_path / "block.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)  # safe_mode=True
+    assert restored.get_layer("mixed9").get_config() == block.get_config()
+    assert restored.get_layer("mixed9").width_multiplier == 0.25
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 16)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored(x)), keras.ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         (dict(aux_logits="yes"), r"Received: aux_logits='yes'"),
+        (dict(width_multiplier=0), r"Received: width_multiplier=0"),
+        (dict(width_multiplier="half"), r"Received: width_multiplier='half'"),
         (dict(dropout=1.0), r"Received: dropout=1.0"),
         (dict(norm="group"), r"Received: norm='group'"),
     ],
@@ -105,6 +206,8 @@ def test_bad_builder_arguments(kwargs, message):
         (lambda: blocks.InceptionV3A(0), r"Received: pool_features=0"),
         (lambda: blocks.InceptionV3C(7.5), r"Received: channels_7x7=7.5"),
         (lambda: blocks.InceptionV3Aux(0), r"Received: num_classes=0"),
+        (lambda: blocks.InceptionV3Aux(10, width_multiplier=-1), r"Received: width_multiplier=-1"),
+        (lambda: blocks.InceptionV3B(width_multiplier=True), r"Received: width_multiplier=True"),
     ],
 )
 def test_bad_block_arguments(make, message):

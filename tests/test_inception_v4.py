@@ -98,10 +98,113 @@ def test_minimum_size_matches_keras_applications():
         assert keras_cnns.model_info(name).min_size == 75
 
 
+def _kernel(layer):
+    return tuple(layer.conv.kernel.shape)
+
+
+@pytest.mark.parametrize("name", sorted(ref.GRIDS))
+def test_width_multiplier_halves_the_grids(name):
+    # TF-slim's depth_multiplier 0.5: no width of the figures falls under 16 when halved,
+    # so each grid has half the paper's channels (Inception-v4 192, 512, 768).
+    model = keras_cnns.create_model(name, include_top=False, input_shape=(75, 75, 3), width_multiplier=0.5)
+    for layer, (_, channels) in ref.GRIDS[name].items():
+        assert model.get_layer(layer).output.shape[-1] == channels // 2, layer
+    assert model.output_shape[-1] == ref.FEATURES[name] // 2
+
+
+def test_width_multiplier_floors_inception_v4_stem_at_16():
+    # At 0.25, int(d * 0.25) < 16 gives 16 (min_depth): the stem's 32 -> 8 -> 16 twice,
+    # 64 -> 16; mixed_3a 16 (pool) + 96 / 4; mixed_5a 192 / 4 + (96 + 96) / 4. The rest
+    # quarters: Reduction-A 96 + 64 + 96, Reduction-B 48 + 80 + 256.
+    model = keras_cnns.inception_v4(include_top=False, input_shape=(75, 75, 3), width_multiplier=0.25)
+    stem = model.get_layer("stem")
+    assert [_kernel(conv) for conv in stem.convs] == [(3, 3, 3, 16), (3, 3, 16, 16), (3, 3, 16, 16)]
+    assert _kernel(stem.mixed_3a_conv) == (3, 3, 16, 24)
+    assert _kernel(stem.mixed_4a_branch1[0]) == (1, 1, 16 + 24, 16)
+    assert _kernel(stem.mixed_5a_conv) == (3, 3, 48, 48)
+    channels = {name: model.get_layer(name).output.shape[-1] for name in ("stem", "mixed_6a", "mixed_7a", "mixed_7d")}
+    assert channels == {"stem": 96, "mixed_6a": 256, "mixed_7a": 384, "mixed_7d": 384}
+
+
+def test_width_multiplier_on_inception_resnet_v2_keeps_the_residuals_matched():
+    # At 0.25: conv2d_1a and conv2d_2a 32 -> 8 -> 16, conv_7b 1536 / 4; mixed_5b
+    # 96/4 + 64/4 + 96/4 + 64/4 = 80; block35's branches 32 -> 16 (floored), 48 -> 16
+    # (floored), 64 -> 16, 16 + 16 + 16 = 48 concatenated. The up-projection is not
+    # scaled: it goes back to the 80 input channels so the residual sum still adds up.
+    model = keras_cnns.inception_resnet_v2(include_top=False, input_shape=(75, 75, 3), width_multiplier=0.25)
+    assert _kernel(model.get_layer("conv2d_1a")) == (3, 3, 3, 16)
+    assert _kernel(model.get_layer("conv2d_2a")) == (3, 3, 16, 16)
+    assert model.get_layer("mixed_5b").output.shape[-1] == 80
+    block35 = model.get_layer("block35_1")
+    assert block35.filters == ((32,), (32, 32), (32, 48, 64))  # the config keeps the paper's widths
+    assert [_kernel(conv) for conv in block35.branches[2]] == [(1, 1, 80, 16), (3, 3, 16, 16), (3, 3, 16, 16)]
+    assert _kernel(block35.up) == (1, 1, 48, 80)
+    # mixed_6a: 384/4 + 384/4 + 80 = 272; block17: 192/4 + 192/4 concatenated
+    assert _kernel(model.get_layer("block17_1").up) == (1, 1, 96, 272)
+    # mixed_7a: 384/4 + 288/4 + 320/4 + 272 = 520 (2080 / 4)
+    assert _kernel(model.get_layer("conv_7b")) == (1, 1, 520, 384)
+
+
+@pytest.mark.parametrize("name", ["inception_v4", "inception_resnet_v1", "inception_resnet_v2"])
+def test_width_multiplier_one_is_the_paper_network(name):
+    # The head does not depend on the input size: at 75x75 the count is the published one.
+    default = keras_cnns.create_model(name, input_shape=(75, 75, 3))
+    model = keras_cnns.create_model(name, input_shape=(75, 75, 3), width_multiplier=1.0)
+    assert _trainable(model) == reference.PARAMS[name]
+    assert [(w.path, tuple(w.shape)) for w in model.weights] == [(w.path, tuple(w.shape)) for w in default.weights]
+
+
+@pytest.mark.parametrize("width_multiplier", [0.25, 0.5, 1.3])
+def test_width_multiplier_symbolic_shape_is_eager_shape(width_multiplier):
+    options = dict(width_multiplier=width_multiplier)
+    cases = [
+        (blocks.InceptionV4Stem(**options), (1, 75, 75, 3)),
+        (blocks.InceptionResNetV1Stem(**options), (1, 75, 75, 3)),
+        (blocks.InceptionV4A(**options), (1, 5, 5, 8)),
+        (blocks.InceptionV4B(**options), (1, 5, 5, 8)),
+        (blocks.InceptionV4C(**options), (1, 3, 3, 8)),
+        (blocks.InceptionResNetV2Mixed5b(**options), (1, 5, 5, 8)),
+        (blocks.ReductionA(192, 224, 256, 384, **options), (1, 9, 9, 5)),
+        (blocks.InceptionV4ReductionB(**options), (1, 9, 9, 5)),
+        (blocks.InceptionResNetReductionB(**options), (1, 9, 9, 5)),
+        (blocks.InceptionResNetA(**options), (1, 5, 5, 12)),
+        (blocks.InceptionResNetB(**options), (1, 5, 5, 12)),
+        (blocks.InceptionResNetC(**options), (1, 5, 5, 12)),
+    ]
+    assert sorted(type(layer).__name__ for layer, _ in cases) == sorted(ref.BLOCKS)
+    for layer, shape in cases:
+        x = np.random.default_rng(0).normal(size=shape).astype("float32")
+        assert tuple(layer.compute_output_shape(shape)) == tuple(layer(x).shape), type(layer).__name__
+
+
+def test_width_multiplier_survives_a_keras_round_trip(tmp_path):
+    inputs = keras.Input((5, 5, 24))
+    block = blocks.InceptionResNetB(width_multiplier=0.5, name="block17_1")
+    model = keras.Model(inputs, block(inputs))
+    # branches 192/2 | 128/2, 160/2, 192/2: 96 + 96 concatenated, back to 24 channels
+    assert _kernel(block.up) == (1, 1, 192, 24)
+    path = tmp_path / "block.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)  # safe_mode=True
+    assert restored.get_layer("block17_1").get_config() == block.get_config()
+    assert restored.get_layer("block17_1").width_multiplier == 0.5
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 24)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored(x)), keras.ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
         (lambda: blocks.ReductionA(192, 0, 256, 384), r"Received: l=0"),
+        (lambda: blocks.InceptionResNetA(width_multiplier=0.0), r"Received: width_multiplier=0.0"),
+        (lambda: blocks.InceptionV4Stem(width_multiplier="2"), r"Received: width_multiplier='2'"),
+        (lambda: keras_cnns.models.InceptionV4(width_multiplier=-0.5), r"Received: width_multiplier=-0.5"),
+        (
+            lambda: keras_cnns.models.InceptionResNet(**SPECS["v2"], width_multiplier=0),
+            r"Received: width_multiplier=0",
+        ),
         (lambda: blocks.InceptionResNetA(((32,), (32,), (32, 32, 32))), r"Received: filters="),
         (lambda: blocks.InceptionResNetB(scale="big"), r"Received: scale='big'"),
         (lambda: blocks.InceptionResNetReductionB(((256, 384), (256, 0), (256, 256, 256))), r"Received: filters="),

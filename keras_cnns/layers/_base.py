@@ -51,6 +51,30 @@ def dropout_rate(value, name="dropout"):
     return float(value)
 
 
+#: TF-slim's floor on a multiplied width (``min_depth`` of its Inception networks).
+MIN_DEPTH = 16
+
+
+def scaled_width(filters, multiplier, min_depth=MIN_DEPTH):
+    """``filters`` times a width multiplier, as TF-slim's Inception ``depth_multiplier``:
+    ``max(int(filters * multiplier), min_depth)``; 0 (a missing branch) stays 0 and a
+    multiplier of 1 leaves every width as it is.
+
+    >>> scaled_width(192, 0.5), scaled_width(32, 0.25), scaled_width(0, 0.5), scaled_width(24, 1.0)
+    (96, 16, 0, 24)
+    """
+    if multiplier == 1 or filters == 0:
+        return filters
+    return max(int(filters * multiplier), min_depth)
+
+
+def width_multiplier(value, name="width_multiplier"):
+    """Returns ``value`` as a float if it is a positive number, else raises."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"Expected `{name}` to be a positive number. Received: {name}={value!r}")
+    return float(value)
+
+
 def padding_arg(padding):
     """Normalizes a padding argument.
 

@@ -2,7 +2,16 @@
 
 import keras
 
-from keras_cnns.layers._base import ChainBlock, make_activation, make_norm, padding_arg, pair, positive_int, register
+from keras_cnns.layers._base import (
+    ChainBlock,
+    make_activation,
+    make_norm,
+    padding_arg,
+    pair,
+    positive_int,
+    register,
+    scaled_width,
+)
 
 __all__ = ["ConvBNAct"]
 
@@ -116,12 +125,16 @@ class ConvOptions:
 
     Whichever of ``use_bias``, ``norm``, ``norm_epsilon``, ``norm_momentum``,
     ``norm_scale`` and ``activation`` the block keeps as attributes, ``_conv`` passes on
-    (with the block's dtype policy); keyword overrides win.
+    (with the block's dtype policy); keyword overrides win. A block that keeps a
+    ``width_multiplier`` attribute gets every ``filters`` scaled by it, as TF-slim's
+    Inception ``depth_multiplier`` (``scaled_width``: at least 16 channels, 1.0 changes
+    nothing); blocks without the attribute build their widths as written.
     """
 
     def _conv(self, filters, kernel_size, strides=1, padding="same", name=None, **overrides):
         options = {key: getattr(self, key) for key in _CONV_OPTIONS if hasattr(self, key)}
         options.update(overrides)
+        filters = scaled_width(filters, getattr(self, "width_multiplier", 1.0))
         return ConvBNAct(
             filters, kernel_size, strides=strides, padding=padding, dtype=self.dtype_policy, name=name, **options
         )

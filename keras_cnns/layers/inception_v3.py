@@ -7,19 +7,19 @@ on the channels. The widths are those of the released network (TF-slim, keras.ap
 torchvision); only the widths that change between repeats are arguments
 (``pool_features`` of the 35x35 module, ``channels_7x7`` of the 17x17 module). Attribute
 names follow torchvision's (``branch5x5_1``, ``branch3x3dbl_2``, ...), so weights can be
-matched to that port by name.
+matched to that port by name. ``width_multiplier`` scales every convolution's width as
+TF-slim's ``depth_multiplier`` (``min_depth`` 16); the widths written here are at 1.0.
 """
 
 import keras
 
 from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, positive_int, register
-from keras_cnns.layers.conv import ConvBNAct, ConvOptions
+from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
+from keras_cnns.layers.conv import ConvOptions
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
 
 __all__ = ["InceptionV3A", "InceptionV3Aux", "InceptionV3B", "InceptionV3C", "InceptionV3D", "InceptionV3E"]
-
-
 
 
 class _InceptionV3Module(ConvOptions, BranchBlock):
@@ -27,17 +27,18 @@ class _InceptionV3Module(ConvOptions, BranchBlock):
 
     ``_branches()`` lists the branches in output order. A branch is a list of layers
     applied in sequence; it may end in a ``Parallel`` group (the 8x8 module's 1x3 / 3x1
-    split). Subclasses create their children in ``__init__`` in the same order.
+    split). Subclasses create their children in ``__init__`` in the same order, after
+    this ``__init__`` has set ``width_multiplier``, which ``_conv`` applies to every width.
     """
 
-    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
+    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs):
         super().__init__(**kwargs)
         self.norm = norm
         self.norm_epsilon = norm_epsilon
         self.norm_momentum = norm_momentum
         self.norm_scale = norm_scale
         self.activation = activation
-
+        self.width_multiplier = width_multiplier_arg(width_multiplier)
 
     def _avg_pool(self):
         # 3x3/1 "same" average pooling; padded positions are not counted (TF, Keras).
@@ -62,11 +63,16 @@ class InceptionV3A(_InceptionV3Module):
         norm_momentum: float. Defaults to 0.9.
         norm_scale: bool, batch norm learns a scale. Defaults to True.
         activation: str. Defaults to ``"relu"``.
+        width_multiplier: float, scales every convolution's width as TF-slim's
+            ``depth_multiplier`` with ``min_depth`` 16: ``max(int(width *
+            width_multiplier), 16)``. Defaults to 1.0 (the widths above).
 
     Examples:
 
     >>> InceptionV3A(32).compute_output_shape((None, 35, 35, 192))
     (None, 35, 35, 256)
+    >>> InceptionV3A(32, width_multiplier=0.5).compute_output_shape((None, 35, 35, 192))
+    (None, 35, 35, 128)
     """
 
     def __init__(
@@ -77,9 +83,10 @@ class InceptionV3A(_InceptionV3Module):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.pool_features = positive_int(pool_features, "pool_features")
         self.branch1x1 = self._conv(64, 1, name="branch1x1")
         self.branch5x5_1 = self._conv(48, 1, name="branch5x5_1")
@@ -112,6 +119,9 @@ class InceptionV3B(_InceptionV3Module):
         norm_momentum: float. Defaults to 0.9.
         norm_scale: bool. Defaults to True.
         activation: str. Defaults to ``"relu"``.
+        width_multiplier: float, scales every convolution's width as TF-slim's
+            ``depth_multiplier`` with ``min_depth`` 16: ``max(int(width *
+            width_multiplier), 16)``. Defaults to 1.0 (the widths above).
 
     Examples:
 
@@ -126,9 +136,10 @@ class InceptionV3B(_InceptionV3Module):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch3x3 = self._conv(384, 3, strides=2, padding="valid", name="branch3x3")
         self.branch3x3dbl_1 = self._conv(64, 1, name="branch3x3dbl_1")
         self.branch3x3dbl_2 = self._conv(96, 3, name="branch3x3dbl_2")
@@ -159,6 +170,9 @@ class InceptionV3C(_InceptionV3Module):
         norm_momentum: float. Defaults to 0.9.
         norm_scale: bool. Defaults to True.
         activation: str. Defaults to ``"relu"``.
+        width_multiplier: float, scales every convolution's width as TF-slim's
+            ``depth_multiplier`` with ``min_depth`` 16: ``max(int(width *
+            width_multiplier), 16)``. Defaults to 1.0 (the widths above).
 
     Examples:
 
@@ -174,9 +188,10 @@ class InceptionV3C(_InceptionV3Module):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         c7 = self.channels_7x7 = positive_int(channels_7x7, "channels_7x7")
         self.branch1x1 = self._conv(192, 1, name="branch1x1")
         self.branch7x7_1 = self._conv(c7, 1, name="branch7x7_1")
@@ -219,6 +234,9 @@ class InceptionV3D(_InceptionV3Module):
         norm_momentum: float. Defaults to 0.9.
         norm_scale: bool. Defaults to True.
         activation: str. Defaults to ``"relu"``.
+        width_multiplier: float, scales every convolution's width as TF-slim's
+            ``depth_multiplier`` with ``min_depth`` 16: ``max(int(width *
+            width_multiplier), 16)``. Defaults to 1.0 (the widths above).
 
     Examples:
 
@@ -233,9 +251,10 @@ class InceptionV3D(_InceptionV3Module):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch3x3_1 = self._conv(192, 1, name="branch3x3_1")
         self.branch3x3_2 = self._conv(320, 3, strides=2, padding="valid", name="branch3x3_2")
         self.branch7x7x3_1 = self._conv(192, 1, name="branch7x7x3_1")
@@ -266,6 +285,9 @@ class InceptionV3E(_InceptionV3Module):
         norm_momentum: float. Defaults to 0.9.
         norm_scale: bool. Defaults to True.
         activation: str. Defaults to ``"relu"``.
+        width_multiplier: float, scales every convolution's width as TF-slim's
+            ``depth_multiplier`` with ``min_depth`` 16: ``max(int(width *
+            width_multiplier), 16)``. Defaults to 1.0 (the widths above).
 
     Examples:
 
@@ -280,9 +302,10 @@ class InceptionV3E(_InceptionV3Module):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch1x1 = self._conv(320, 1, name="branch1x1")
         self.branch3x3_1 = self._conv(384, 1, name="branch3x3_1")
         self.branch3x3_2a = self._conv(384, (1, 3), name="branch3x3_2a")
@@ -304,7 +327,7 @@ class InceptionV3E(_InceptionV3Module):
 
 
 @register
-class InceptionV3Aux(ChainBlock):
+class InceptionV3Aux(ConvOptions, ChainBlock):
     """The auxiliary classifier on the 17x17 grid, in torchvision's layout.
 
     5x5/3 average pooling (unpadded), 1x1 convolution 128, 5x5 convolution 768
@@ -322,6 +345,9 @@ class InceptionV3Aux(ChainBlock):
         norm_momentum: float. Defaults to 0.9.
         norm_scale: bool. Defaults to True.
         activation: str, activation of the convolutions. Defaults to ``"relu"``.
+        width_multiplier: float, scales the two convolutions' widths (128 and 768) as
+            TF-slim's ``depth_multiplier`` with ``min_depth`` 16, as its auxiliary logits
+            do; the classifier keeps ``num_classes``. Defaults to 1.0.
 
     Examples:
 
@@ -340,6 +366,7 @@ class InceptionV3Aux(ChainBlock):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -350,17 +377,10 @@ class InceptionV3Aux(ChainBlock):
         self.norm_momentum = norm_momentum
         self.norm_scale = norm_scale
         self.activation = activation
-        options = dict(
-            norm=norm,
-            norm_epsilon=norm_epsilon,
-            norm_momentum=norm_momentum,
-            norm_scale=norm_scale,
-            activation=activation,
-            dtype=self.dtype_policy,
-        )
+        self.width_multiplier = width_multiplier_arg(width_multiplier)
         self.pool = keras.layers.AveragePooling2D(5, 3, dtype=self.dtype_policy, name="pool")
-        self.conv0 = ConvBNAct(128, 1, name="conv0", **options)
-        self.conv1 = ConvBNAct(768, 5, padding="valid", name="conv1", **options)
+        self.conv0 = self._conv(128, 1, name="conv0")
+        self.conv1 = self._conv(768, 5, padding="valid", name="conv1")
         self.head = ClassifierHead(
             num_classes, classifier_activation=classifier_activation, dtype=self.dtype_policy, name="head"
         )

@@ -6,13 +6,15 @@ concatenation, scaled, to their input. Convolutions are ConvBNAct without bias; 
 padding where the paper's figures mark a layer "V" (all the strided ones), "same"
 elsewhere, so that the 35 / 17 / 8 grids of the paper come out at 299 input. Average
 pooling (3x3, stride 1, "same") ignores the padded zeros, as TF-slim and timm's
-``count_include_pad=False``.
+``count_include_pad=False``. ``width_multiplier`` scales every branch convolution's width
+as TF-slim's ``depth_multiplier`` (``min_depth`` 16); the widths written here are at 1.0.
 """
 
 import keras
 from keras import ops
 
 from keras_cnns.layers._base import ChainBlock, Parallel, build_chain, call_chain, check_choice, make_activation, positive_int, register
+from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 
 __all__ = [
@@ -32,9 +34,13 @@ __all__ = [
 
 
 class _InceptionBlock(ConvOptions, ChainBlock):
-    """Shared arguments and factories; subclasses list their layers in ``_chain``."""
+    """Shared arguments and factories; subclasses list their layers in ``_chain``.
 
-    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
+    ``width_multiplier`` is set before the subclass creates its convolutions: ``_conv``
+    (and so ``_convs``) scales every width by it.
+    """
+
+    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs):
         super().__init__(**kwargs)
         check_choice(norm, "norm", ("batch", "sync_batch"))
         keras.activations.get(activation)  # an unknown name fails here, not at build
@@ -43,7 +49,7 @@ class _InceptionBlock(ConvOptions, ChainBlock):
         self.norm_momentum = norm_momentum
         self.norm_scale = norm_scale
         self.activation = activation
-
+        self.width_multiplier = width_multiplier_arg(width_multiplier)
 
     def _convs(self, specs, prefix):
         """ConvBNActs from ``(filters, kernel_size[, strides, padding])`` rows."""
@@ -91,6 +97,9 @@ class InceptionV4Stem(_InceptionBlock):
         norm_scale: bool, batch norm learns a scale; False as keras.applications and
             TF-slim. Defaults to True (timm).
         activation: activation of every convolution. Defaults to ``"relu"``.
+        width_multiplier: float, scales every convolution's width as TF-slim's
+            ``depth_multiplier`` with ``min_depth`` 16: ``max(int(width *
+            width_multiplier), 16)``. Defaults to 1.0 (the widths above).
 
     Examples:
 
@@ -98,8 +107,17 @@ class InceptionV4Stem(_InceptionBlock):
     (None, 35, 35, 384)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
         self.mixed_3a_pool = self._max_pool("mixed_3a_pool")
         self.mixed_3a_conv = self._conv(96, 3, 2, "valid", name="mixed_3a_conv")
@@ -126,8 +144,9 @@ class InceptionV4A(_InceptionBlock):
     Branches: 1x1 96 | 1x1 64, 3x3 96 | 1x1 64, 3x3 96, 3x3 96 | 3x3 average pool, 1x1 96.
 
     Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -135,8 +154,17 @@ class InceptionV4A(_InceptionBlock):
     (None, 35, 35, 384)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch0 = self._convs([(96, 1)], "branch0")
         self.branch1 = self._convs([(64, 1), (96, 3)], "branch1")
         self.branch2 = self._convs([(64, 1), (96, 3), (96, 3)], "branch2")
@@ -155,8 +183,9 @@ class InceptionV4B(_InceptionBlock):
     TF-slim's and timm's.
 
     Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -164,8 +193,17 @@ class InceptionV4B(_InceptionBlock):
     (None, 17, 17, 1024)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch0 = self._convs([(384, 1)], "branch0")
         self.branch1 = self._convs([(192, 1), (224, (1, 7)), (256, (7, 1))], "branch1")
         self.branch2 = self._convs(
@@ -185,8 +223,9 @@ class InceptionV4C(_InceptionBlock):
     1x3 512 split into 1x3 256 and 3x1 256 | 3x3 average pool, 1x1 256.
 
     Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -194,8 +233,17 @@ class InceptionV4C(_InceptionBlock):
     (None, 8, 8, 1536)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch0 = self._convs([(256, 1)], "branch0")
         self.branch1 = self._convs([(384, 1)], "branch1")
         self.branch1_split = [self._conv(256, (1, 3), name="branch1_1x3"), self._conv(256, (3, 1), name="branch1_3x1")]
@@ -220,8 +268,9 @@ class ReductionA(_InceptionBlock):
 
     Args:
         k, l, m, n: ints, the filter counts of Table 1.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -240,9 +289,10 @@ class ReductionA(_InceptionBlock):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         for name, value in dict(k=k, l=l, m=m, n=n).items():
             positive_int(value, name)
         self.k, self.l, self.m, self.n = k, l, m, n
@@ -262,8 +312,9 @@ class InceptionV4ReductionB(_InceptionBlock):
     3x3/2 max pool.
 
     Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -271,8 +322,17 @@ class InceptionV4ReductionB(_InceptionBlock):
     (None, 8, 8, 1536)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch0 = self._convs([(192, 1), (192, 3, 2, "valid")], "branch0")
         self.branch1 = self._convs([(256, 1), (256, (1, 7)), (320, (7, 1)), (320, 3, 2, "valid")], "branch1")
         self.branch2 = [self._max_pool("branch2_pool")]
@@ -288,8 +348,9 @@ class InceptionResNetV1Stem(_InceptionBlock):
     3x3/2 32 V, 3x3 32 V, 3x3 64, 3x3/2 max pool V, 1x1 80, 3x3 192 V, 3x3/2 256 V.
 
     Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -297,8 +358,17 @@ class InceptionResNetV1Stem(_InceptionBlock):
     (None, 35, 35, 256)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
         self.pool = self._max_pool("pool")
         self.convs_after_pool = [
@@ -320,8 +390,9 @@ class InceptionResNetV2Mixed5b(_InceptionBlock):
     3x3 average pool, 1x1 64; 320 channels out.
 
     Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -329,8 +400,17 @@ class InceptionResNetV2Mixed5b(_InceptionBlock):
     (None, 35, 35, 320)
     """
 
-    def __init__(self, norm="batch", norm_epsilon=1e-3, norm_momentum=0.9, norm_scale=True, activation="relu", **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.branch0 = self._convs([(96, 1)], "branch0")
         self.branch1 = self._convs([(48, 1), (64, 5)], "branch1")
         self.branch2 = self._convs([(64, 1), (96, 3), (96, 3)], "branch2")
@@ -352,8 +432,9 @@ class InceptionResNetReductionB(_InceptionBlock):
     Args:
         filters: three tuples of ints, the widths of each branch. Defaults to
             ``((256, 384), (256, 288), (256, 288, 320))``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -371,9 +452,10 @@ class InceptionResNetReductionB(_InceptionBlock):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         self.filters = _filter_table(filters, self.LAYOUT, "filters")
         self.branches = [
             self._convs(
@@ -392,13 +474,26 @@ class _InceptionResNetBlock(_InceptionBlock):
     """Residual Inception block: ``output_activation(x + scale * up(concat(branches)))``.
 
     ``up`` is a 1x1 convolution with a bias and no batch norm back to the input's
-    channels (TF-slim, keras.applications, timm); it is created in ``build`` from them.
+    channels (TF-slim, keras.applications, timm); it is created in ``build`` from them,
+    so ``width_multiplier`` does not scale it: it matches whatever width the input has.
     """
 
     LAYOUT = ()  # kernel sizes of each branch, shaped like ``filters``
 
-    def __init__(self, filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs)
+    def __init__(
+        self,
+        filters,
+        scale,
+        output_activation,
+        norm,
+        norm_epsilon,
+        norm_momentum,
+        norm_scale,
+        activation,
+        width_multiplier,
+        **kwargs,
+    ):
+        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)):
             raise ValueError(f"Expected `scale` to be a number. Received: scale={scale!r}")
         self.filters = _filter_table(filters, self.LAYOUT, "filters")
@@ -447,8 +542,9 @@ class InceptionResNetA(_InceptionResNetBlock):
             Inception-ResNet-v2's ``((32,), (32, 32), (32, 48, 64))``.
         scale: float, the factor of the residual branch. Defaults to 0.17 (TF-slim).
         output_activation: activation after the sum, or None. Defaults to ``"relu"``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -468,10 +564,20 @@ class InceptionResNetA(_InceptionResNetBlock):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
         super().__init__(
-            filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs
+            filters,
+            scale,
+            output_activation,
+            norm,
+            norm_epsilon,
+            norm_momentum,
+            norm_scale,
+            activation,
+            width_multiplier,
+            **kwargs,
         )
 
 
@@ -487,8 +593,9 @@ class InceptionResNetB(_InceptionResNetBlock):
             Inception-ResNet-v2's ``((192,), (128, 160, 192))``.
         scale: float, the factor of the residual branch. Defaults to 0.1 (TF-slim).
         output_activation: activation after the sum, or None. Defaults to ``"relu"``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -508,10 +615,20 @@ class InceptionResNetB(_InceptionResNetBlock):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
         super().__init__(
-            filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs
+            filters,
+            scale,
+            output_activation,
+            norm,
+            norm_epsilon,
+            norm_momentum,
+            norm_scale,
+            activation,
+            width_multiplier,
+            **kwargs,
         )
 
 
@@ -528,8 +645,9 @@ class InceptionResNetC(_InceptionResNetBlock):
             Inception-ResNet-v2's ``((192,), (192, 224, 256))``.
         scale: float, the factor of the residual branch. Defaults to 0.2 (TF-slim).
         output_activation: activation after the sum, or None. Defaults to ``"relu"``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation: the convolutions'
-            batch norm and activation, as for ``InceptionV4Stem``.
+        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
+            the convolutions' batch norm, activation and width multiplier, as for
+            ``InceptionV4Stem``.
 
     Examples:
 
@@ -549,8 +667,18 @@ class InceptionResNetC(_InceptionResNetBlock):
         norm_momentum=0.9,
         norm_scale=True,
         activation="relu",
+        width_multiplier=1.0,
         **kwargs,
     ):
         super().__init__(
-            filters, scale, output_activation, norm, norm_epsilon, norm_momentum, norm_scale, activation, **kwargs
+            filters,
+            scale,
+            output_activation,
+            norm,
+            norm_epsilon,
+            norm_momentum,
+            norm_scale,
+            activation,
+            width_multiplier,
+            **kwargs,
         )

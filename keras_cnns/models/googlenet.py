@@ -23,6 +23,8 @@ from keras_cnns.layers import (
     LocalResponseNormalization,
     PaddedMaxPool2D,
 )
+from keras_cnns.layers._base import scaled_width
+from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.registry import IMAGENET_CAFFE, Preprocessing, register_model
@@ -92,6 +94,7 @@ def GoogLeNet(
     dropout=0.4,
     aux_logits=False,
     aux_after=("inception_4a", "inception_4d"),
+    width_multiplier=1.0,
     default_size=224,
     name="googlenet",
     **kwargs,
@@ -126,6 +129,10 @@ def GoogLeNet(
             enough for their 5x5/3 pooling (79x79 for GoogLeNet). Defaults to False.
         aux_after: names of the modules feeding the auxiliary classifiers. Defaults to
             ``("inception_4a", "inception_4d")``.
+        width_multiplier: float, scales every convolution of the stem and the modules
+            (not the auxiliary classifiers) to ``max(int(width * m), 16)``, TF-slim's
+            ``depth_multiplier`` with ``min_depth=16``; a module's missing branch (width
+            0) stays missing. Defaults to 1.0, the paper's widths.
         default_size: default input size. Defaults to 224.
         name: model name. Defaults to ``"googlenet"``.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
@@ -142,7 +149,12 @@ def GoogLeNet(
     """
     if block not in BLOCKS:
         raise ValueError(f"Expected `block` to be one of {list(BLOCKS)}. Received: block={block!r}")
+    multiplier = width_multiplier_arg(width_multiplier)
     modules = tuple(row if isinstance(row, str) else Module(*row) for row in modules)
+    modules = tuple(
+        row if isinstance(row, str) else row._replace(widths=tuple(scaled_width(w, multiplier) for w in row.widths))
+        for row in modules
+    )
     names = [row.name for row in modules if not isinstance(row, str)]
     strided = [row.name for row in modules if not isinstance(row, str) and row.strides != 1]
     if block == "inception" and strided:
@@ -169,12 +181,12 @@ def GoogLeNet(
                 f"{aux_min}x{aux_min} for the auxiliary classifiers' 5x5/3 pooling. "
                 f"Received: input_shape={tuple(x.shape[1:])}"
             )
-        x = ConvBNAct(64, 7, strides=2, padding=3, name="conv1", **conv)(x)
+        x = ConvBNAct(scaled_width(64, multiplier), 7, strides=2, padding=3, name="conv1", **conv)(x)
         x = PaddedMaxPool2D(3, 2, ceil_mode=True, name="pool1")(x)
         if lrn:
             x = LocalResponseNormalization(5, alpha=1e-4 / 5, beta=0.75, k=1.0, name="lrn1")(x)
-        x = ConvBNAct(64, 1, name="conv2_reduce", **conv)(x)
-        x = ConvBNAct(192, 3, padding=1, name="conv2", **conv)(x)
+        x = ConvBNAct(scaled_width(64, multiplier), 1, name="conv2_reduce", **conv)(x)
+        x = ConvBNAct(scaled_width(192, multiplier), 3, padding=1, name="conv2", **conv)(x)
         if lrn:
             x = LocalResponseNormalization(5, alpha=1e-4 / 5, beta=0.75, k=1.0, name="lrn2")(x)
         x = PaddedMaxPool2D(3, 2, ceil_mode=True, name="pool2")(x)

@@ -22,6 +22,8 @@ from keras_cnns.layers import (
     InceptionResNetV2Mixed5b,
     ReductionA,
 )
+from keras_cnns.layers._base import scaled_width
+from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.inception_v4 import PAPER
@@ -60,16 +62,20 @@ STEMS = ("v1", "v2")
 __all__ = ["InceptionResNet", "inception_resnet_v1", "inception_resnet_v2"]
 
 
-def _v2_stem(x, options):
+def _v2_stem(x, options, width_multiplier):
     """The released Inception-ResNet-v2 stem: Inception-v3's, then ``mixed_5b``."""
-    x = ConvBNAct(32, 3, strides=2, padding="valid", name="conv2d_1a", **options)(x)
-    x = ConvBNAct(32, 3, padding="valid", name="conv2d_2a", **options)(x)
-    x = ConvBNAct(64, 3, name="conv2d_2b", **options)(x)
+
+    def width(filters):
+        return scaled_width(filters, width_multiplier)
+
+    x = ConvBNAct(width(32), 3, strides=2, padding="valid", name="conv2d_1a", **options)(x)
+    x = ConvBNAct(width(32), 3, padding="valid", name="conv2d_2a", **options)(x)
+    x = ConvBNAct(width(64), 3, name="conv2d_2b", **options)(x)
     x = keras.layers.MaxPooling2D(3, 2, name="maxpool_3a")(x)
-    x = ConvBNAct(80, 1, name="conv2d_3b", **options)(x)
-    x = ConvBNAct(192, 3, padding="valid", name="conv2d_4a", **options)(x)
+    x = ConvBNAct(width(80), 1, name="conv2d_3b", **options)(x)
+    x = ConvBNAct(width(192), 3, padding="valid", name="conv2d_4a", **options)(x)
     x = keras.layers.MaxPooling2D(3, 2, name="maxpool_5a")(x)
-    return InceptionResNetV2Mixed5b(name="mixed_5b", **options)(x)
+    return InceptionResNetV2Mixed5b(name="mixed_5b", width_multiplier=width_multiplier, **options)(x)
 
 
 def InceptionResNet(
@@ -85,6 +91,7 @@ def InceptionResNet(
     dropout=0.2,
     norm="batch",
     norm_scale=True,
+    width_multiplier=1.0,
     name="inception_resnet",
     **kwargs,
 ):
@@ -114,6 +121,10 @@ def InceptionResNet(
         dropout: float, dropout before the classifier. Defaults to 0.2 (keep 0.8).
         norm: "batch" or "sync_batch". Defaults to "batch".
         norm_scale: bool, batch norm learns a scale. Defaults to True.
+        width_multiplier: float, width multiplier of every convolution, TF-slim's
+            depth_multiplier with min_depth 16 (1.0: the paper's network): each width
+            ``d`` becomes ``max(int(d * width_multiplier), 16)``, ``top_filters`` too;
+            the residual up-projections keep matching their input. Defaults to 1.0.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
             input_tensor, input_shape, pooling, num_classes, classifier_activation),
@@ -124,6 +135,8 @@ def InceptionResNet(
     >>> model = InceptionResNet(**SPECS["v1"], include_top=False, input_shape=(75, 75, 3))
     >>> model.output_shape
     (None, 1, 1, 1792)
+    >>> InceptionResNet(**SPECS["v1"], include_top=False, input_shape=(75, 75, 3), width_multiplier=0.5).output_shape
+    (None, 1, 1, 896)
     """
     if stem not in STEMS:
         raise ValueError(f"Expected `stem` to be one of {list(STEMS)}. Received: stem={stem!r}")
@@ -135,16 +148,18 @@ def InceptionResNet(
             "Expected `filters` and `scales` to have one entry per block type (A, B, C). "
             f"Received: filters={filters!r}, scales={scales!r}"
         )
+    width_multiplier = width_multiplier_arg(width_multiplier)
     options = dict(norm=norm, norm_epsilon=1e-3, norm_scale=norm_scale)
+    block_options = dict(options, width_multiplier=width_multiplier)
 
     def features(x):
         if stem == "v1":
-            x = InceptionResNetV1Stem(name="stem", **options)(x)
+            x = InceptionResNetV1Stem(name="stem", **block_options)(x)
         else:
-            x = _v2_stem(x, options)
+            x = _v2_stem(x, options, width_multiplier)
         stages = (
-            (InceptionResNetA, "block35", ReductionA(*reduction_a, name="mixed_6a", **options)),
-            (InceptionResNetB, "block17", InceptionResNetReductionB(reduction_b, name="mixed_7a", **options)),
+            (InceptionResNetA, "block35", ReductionA(*reduction_a, name="mixed_6a", **block_options)),
+            (InceptionResNetB, "block17", InceptionResNetReductionB(reduction_b, name="mixed_7a", **block_options)),
             (InceptionResNetC, "block8", None),
         )
         for (block, prefix, reduction), count, widths, scale in zip(stages, blocks, filters, scales):
@@ -155,12 +170,12 @@ def InceptionResNet(
                     scale=1.0 if linear else scale,
                     output_activation=None if linear else "relu",
                     name=f"{prefix}_{i}",
-                    **options,
+                    **block_options,
                 )(x)
             if reduction is not None:
                 x = reduction(x)
         if top_filters is not None:
-            x = ConvBNAct(top_filters, 1, name="conv_7b", **options)(x)
+            x = ConvBNAct(scaled_width(top_filters, width_multiplier), 1, name="conv_7b", **options)(x)
         return x
 
     return build_model(

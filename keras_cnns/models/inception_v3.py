@@ -20,6 +20,8 @@ from keras_cnns.layers import (
     InceptionV3E,
     PaddedMaxPool2D,
 )
+from keras_cnns.layers._base import scaled_width
+from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
@@ -84,6 +86,7 @@ def InceptionV3(
     norm_epsilon=1e-3,
     norm_momentum=0.9,
     norm_scale=True,
+    width_multiplier=1.0,
     name="inception_v3",
     **kwargs,
 ):
@@ -106,6 +109,10 @@ def InceptionV3(
             TF-slim trained with 0.9997, keras.applications uses 0.99).
         norm_scale: bool, batch norm learns a scale. Defaults to True; False gives
             keras.applications' InceptionV3 (17,216 fewer parameters).
+        width_multiplier: float, width multiplier of every convolution, TF-slim's
+            depth_multiplier with min_depth 16 (1.0: the paper's network): each width
+            ``d`` becomes ``max(int(d * width_multiplier), 16)``, the auxiliary
+            classifier's too. Defaults to 1.0.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
             input_tensor, input_shape, pooling, num_classes, classifier_activation),
@@ -116,14 +123,18 @@ def InceptionV3(
     >>> model = InceptionV3(include_top=False, input_shape=(75, 75, 3))
     >>> model.output_shape
     (None, 1, 1, 2048)
+    >>> InceptionV3(include_top=False, input_shape=(75, 75, 3), width_multiplier=0.5).output_shape
+    (None, 1, 1, 1024)
     """
     if not isinstance(aux_logits, bool):
         raise ValueError(f"Expected `aux_logits` to be a bool. Received: aux_logits={aux_logits!r}")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"Expected `dropout` to be a float in [0, 1). Received: dropout={dropout!r}")
+    width_multiplier = width_multiplier_arg(width_multiplier)
     norm_options = dict(
         norm=norm, norm_epsilon=norm_epsilon, norm_momentum=norm_momentum, norm_scale=norm_scale
     )
+    block_options = dict(norm_options, width_multiplier=width_multiplier)
 
     def features(x):
         if aux_logits and any(d is not None and d < AUX_MIN_SIZE for d in x.shape[1:3]):
@@ -137,7 +148,7 @@ def InceptionV3(
                 x = PaddedMaxPool2D(3, 2, name=layer.name)(x)
             else:
                 x = ConvBNAct(
-                    layer.filters,
+                    scaled_width(layer.filters, width_multiplier),
                     layer.kernel,
                     strides=layer.stride,
                     padding=layer.padding,
@@ -147,14 +158,14 @@ def InceptionV3(
         taps = []
         for i, (block, width) in enumerate(MIXED):
             args = () if width is None else (width,)
-            x = block(*args, name=f"mixed{i}", **norm_options)(x)
+            x = block(*args, name=f"mixed{i}", **block_options)(x)
             if f"mixed{i}" == AUX_TAP:
                 taps.append(x)
         return (x, taps) if aux_logits else x
 
     def aux_head(tap, index, num_classes, classifier_activation):
         return InceptionV3Aux(
-            num_classes, classifier_activation=classifier_activation, name=f"aux{index}", **norm_options
+            num_classes, classifier_activation=classifier_activation, name=f"aux{index}", **block_options
         )(tap)
 
     return build_model(

@@ -9,6 +9,7 @@ TF-slim's, which timm and Cadene's port share; layers are named after TF-slim's 
 """
 
 from keras_cnns.layers import InceptionV4A, InceptionV4B, InceptionV4C, InceptionV4ReductionB, InceptionV4Stem, ReductionA
+from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
@@ -48,6 +49,7 @@ def InceptionV4(
     dropout=0.2,
     norm="batch",
     norm_scale=True,
+    width_multiplier=1.0,
     name="inception_v4",
     **kwargs,
 ):
@@ -67,6 +69,9 @@ def InceptionV4(
         dropout: float, dropout before the classifier. Defaults to 0.2 (keep 0.8).
         norm: "batch" or "sync_batch". Defaults to "batch".
         norm_scale: bool, batch norm learns a scale. Defaults to True.
+        width_multiplier: float, width multiplier of every convolution, TF-slim's
+            depth_multiplier with min_depth 16 (1.0: the paper's network): each width
+            ``d`` becomes ``max(int(d * width_multiplier), 16)``. Defaults to 1.0.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
             input_tensor, input_shape, pooling, num_classes, classifier_activation),
@@ -77,11 +82,15 @@ def InceptionV4(
     >>> model = InceptionV4(include_top=False, input_shape=(75, 75, 3))
     >>> model.output_shape
     (None, 1, 1, 1536)
+    >>> InceptionV4(include_top=False, input_shape=(75, 75, 3), width_multiplier=0.5).output_shape
+    (None, 1, 1, 768)
     """
     blocks = tuple(blocks)
     if len(blocks) != 3 or not all(isinstance(n, int) and n > 0 for n in blocks):
         raise ValueError(f"Expected `blocks` to be three positive ints. Received: blocks={blocks!r}")
-    options = dict(norm=norm, norm_epsilon=1e-3, norm_scale=norm_scale)
+    options = dict(
+        norm=norm, norm_epsilon=1e-3, norm_scale=norm_scale, width_multiplier=width_multiplier_arg(width_multiplier)
+    )
 
     def features(x):
         x = InceptionV4Stem(name="stem", **options)(x)

@@ -58,6 +58,11 @@ BLOCKS = {
         # c7 = 8: 16*192 + (16*8 + 7*8*8 + 7*8*192) + (16*8 + 3*7*8*8 + 7*8*192) + 16*192
         # = 29,696; BN 2*(192 + 8+8+192 + 8+8+8+8+192 + 192) = 1,632.
         (lambda: blocks.InceptionV3C(8), (2, 5, 5, 16), (2, 5, 5, 768), 31_328),
+        # width_multiplier 0.25 (TF-slim's depth_multiplier, min_depth 16): c7 = 128 / 4
+        # = 32, 192 / 4 = 48. Kernels 16*48 + (16*32 + 7*32*32 + 7*32*48) + (16*32
+        # + 3*7*32*32 + 7*32*48) + 16*48 = 52,736; BN 2*(48 + 32+32+48 + 4*32+48 + 48)
+        # = 768. Channels 4 * 48.
+        (lambda: blocks.InceptionV3C(128, width_multiplier=0.25), (2, 5, 5, 16), (2, 5, 5, 192), 53_504),
     ],
     "InceptionV3D": [
         # 16*192 + 9*192*320 + 16*192 + 2*7*192*192 + 9*192*192 = 1,406,976;
@@ -76,5 +81,13 @@ BLOCKS = {
         # 20 -> 6x6 pooled -> 2x2 after the 5x5 conv -> averaged: 8*128 + 25*128*768
         # + 768*5 + 5 + 1,792 = 2,464,261.
         (lambda: blocks.InceptionV3Aux(5, classifier_activation=None), (2, 20, 20, 8), (2, 5), 2_464_261),
+        # width_multiplier 0.1: 128 -> int(12.8) = 12, floored at 16; 768 -> 76. The
+        # classifier keeps its 5 classes: 8*16 + 2*16 + 25*16*76 + 2*76 + 76*5 + 5 = 31,097.
+        (
+            lambda: blocks.InceptionV3Aux(5, classifier_activation=None, width_multiplier=0.1),
+            (2, 17, 17, 8),
+            (2, 5),
+            31_097,
+        ),
     ],
 }

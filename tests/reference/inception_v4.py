@@ -129,6 +129,14 @@ BLOCKS = {
             (2, 3, 3, 784),
             (9 * 16 * 384 + 384) + (16 * 256 + 256) + (9 * 256 * 256 + 256) + (9 * 256 * 384 + 384),
         ),
+        # Inception-v4's Table 1 widths at width_multiplier 0.25: k, l, m, n = 48, 56,
+        # 64, 96; channels 96 + 64 + 5
+        (
+            lambda: blocks.ReductionA(192, 224, 256, 384, width_multiplier=0.25),
+            (2, 9, 9, 5),
+            (2, 4, 4, 165),
+            _cbn(3, 3, 5, 96) + _cbn(1, 1, 5, 48) + _cbn(3, 3, 48, 56) + _cbn(3, 3, 56, 64),
+        ),
     ],
     "InceptionV4ReductionB": [
         # 192 + 320 + input channels
@@ -192,6 +200,17 @@ BLOCKS = {
             + _cbn(1, 1, 320, 32) + _cbn(3, 3, 32, 32)
             + _cbn(1, 1, 320, 32) + _cbn(3, 3, 32, 48) + _cbn(3, 3, 48, 64)
             + (128 * 320 + 320),
+        ),
+        # block35 at width_multiplier 0.5: 32 -> 16, 48 -> 24, 64 -> 32; the up-projection
+        # is not scaled: it goes from 16 + 16 + 32 = 64 back to the 20 input channels
+        (
+            lambda: blocks.InceptionResNetA(width_multiplier=0.5),
+            (2, 4, 4, 20),
+            (2, 4, 4, 20),
+            _cbn(1, 1, 20, 16)
+            + _cbn(1, 1, 20, 16) + _cbn(3, 3, 16, 16)
+            + _cbn(1, 1, 20, 16) + _cbn(3, 3, 16, 24) + _cbn(3, 3, 24, 32)
+            + (64 * 20 + 20),
         ),
     ],
     "InceptionResNetB": [
