@@ -3,6 +3,8 @@
 Five convolutions with ReLU, local response normalization and overlapping 3x3/2 max
 pooling, then the 4096-4096 fully connected head with dropout 0.5. A variant is a
 tuple of ``Conv`` rows: ``then`` lists what follows the ReLU ("lrn", "pool") in order.
+The registered variants take their table as ``convs=`` (and every ``AlexNet`` argument),
+so ``alexnet(convs=...)`` is AlexNet with other convolutions, as a search builds it.
 """
 
 import collections
@@ -77,11 +79,11 @@ def AlexNet(
     The minimum input size is computed from the table: the smallest input for which no
     feature map vanishes.
     """
+    convs = tuple(Conv(*conv) for conv in convs)  # rows may come as lists (a JSON config)
     min_size = min_input_size(list(_windows(convs, pool_size, pool_stride, ceil_mode)))
 
     def features(x):
         for i, conv in enumerate(convs, start=1):
-            conv = Conv(*conv)
             x = ConvBNAct(
                 conv.filters,
                 conv.kernel,
@@ -126,9 +128,9 @@ def AlexNet(
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )
-def alexnet(*, name="alexnet", **kwargs):
+def alexnet(*, convs=ALEXNET_CONVS, name="alexnet", **kwargs):
     """AlexNet as in the 2012 paper: two towers, LRN, 96-256-384-384-256."""
-    return AlexNet(convs=ALEXNET_CONVS, default_size=227, name=name, **kwargs)
+    return AlexNet(convs=convs, default_size=227, name=name, **kwargs)
 
 
 @register_model(
@@ -146,9 +148,9 @@ def alexnet(*, name="alexnet", **kwargs):
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )
-def alexnet_owt(*, name="alexnet_owt", **kwargs):
+def alexnet_owt(*, convs=ALEXNET_OWT_CONVS, name="alexnet_owt", **kwargs):
     """AlexNet, single-tower "one weird trick" layout (torchvision's alexnet)."""
-    return AlexNet(convs=ALEXNET_OWT_CONVS, default_size=224, name=name, **kwargs)
+    return AlexNet(convs=convs, default_size=224, name=name, **kwargs)
 
 
 @register_model(
@@ -166,6 +168,6 @@ def alexnet_owt(*, name="alexnet_owt", **kwargs):
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )
-def zfnet(*, name="zfnet", **kwargs):
+def zfnet(*, convs=ZFNET_CONVS, ceil_mode=True, name="zfnet", **kwargs):
     """ZFNet (Fig. 3): 7x7/2 conv1, 5x5/2 conv2, ungrouped 384-384-256."""
-    return AlexNet(convs=ZFNET_CONVS, ceil_mode=True, default_size=224, name=name, **kwargs)
+    return AlexNet(convs=convs, ceil_mode=ceil_mode, default_size=224, name=name, **kwargs)

@@ -24,6 +24,7 @@ def ResNet(
     groups=1,
     width_per_group=64,
     stride_in_3x3=False,
+    widths=WIDTHS,
     norm="batch",
     name="resnet",
     **kwargs,
@@ -38,6 +39,9 @@ def ResNet(
             64 for ResNet). The 3x3 width is ``filters * width_per_group / 64 * groups``.
         stride_in_3x3: put a bottleneck's stride in its 3x3 convolution (ResNet v1.5,
             ResNeXt) rather than the first 1x1 (the ResNet paper). Defaults to False.
+        widths: four ints, the base width of each stage (the output channels of a basic
+            block, a quarter of a bottleneck's); the stem has ``widths[0]`` channels.
+            Defaults to (64, 128, 256, 512), Table 1.
         norm: "batch" or "sync_batch". Defaults to "batch".
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
@@ -49,6 +53,9 @@ def ResNet(
     layers = tuple(layers)
     if len(layers) != 4 or not all(isinstance(n, int) and n > 0 for n in layers):
         raise ValueError(f"Expected `layers` to be four positive ints. Received: layers={layers!r}")
+    widths = tuple(widths)
+    if len(widths) != 4 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in widths):
+        raise ValueError(f"Expected `widths` to be four positive ints. Received: widths={widths!r}")
     if block == "basic" and (groups != 1 or width_per_group != 64):
         raise ValueError(
             "Basic blocks support only groups=1 and width_per_group=64. "
@@ -56,9 +63,9 @@ def ResNet(
         )
 
     def features(x):
-        x = ConvBNAct(64, 7, strides=2, padding=3, norm=norm, name="conv1")(x)
+        x = ConvBNAct(widths[0], 7, strides=2, padding=3, norm=norm, name="conv1")(x)
         x = PaddedMaxPool2D(3, 2, padding=1, name="pool1")(x)
-        for stage, (filters, count) in enumerate(zip(WIDTHS, layers)):
+        for stage, (filters, count) in enumerate(zip(widths, layers)):
             for i in range(count):
                 options = dict(strides=2 if stage > 0 and i == 0 else 1, norm=norm)
                 if block == "bottleneck":
@@ -148,27 +155,27 @@ def resnet152(*, name="resnet152", **kwargs):
 
 
 @register_model(**_resnext_meta(50, 25_028_904, 4.230))
-def resnext50_32x4d(*, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
+def resnext50_32x4d(*, groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
     """ResNeXt-50, 32 groups of width 4."""
     return ResNet(
-        block="bottleneck", layers=LAYERS[50], groups=32, width_per_group=4,
+        block="bottleneck", layers=LAYERS[50], groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs
     )
 
 
 @register_model(**_resnext_meta(101, 44_177_704, 7.970))
-def resnext101_32x4d(*, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
+def resnext101_32x4d(*, groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
     """ResNeXt-101, 32 groups of width 4."""
     return ResNet(
-        block="bottleneck", layers=LAYERS[101], groups=32, width_per_group=4,
+        block="bottleneck", layers=LAYERS[101], groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs
     )
 
 
 @register_model(**_resnext_meta(101, 88_791_336, 16.414))
-def resnext101_32x8d(*, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
+def resnext101_32x8d(*, groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
     """ResNeXt-101, 32 groups of width 8."""
     return ResNet(
-        block="bottleneck", layers=LAYERS[101], groups=32, width_per_group=8,
+        block="bottleneck", layers=LAYERS[101], groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs
     )
