@@ -29,6 +29,9 @@ class TrainConfig:
     download: bool = False
     image_size: int = None
     num_classes: int = None
+    #: Keyword arguments of the architecture's builder (a config file's, e.g. a search's
+    #: ``best.json``): ``{"convs": [...], "fc_units": [2048, 2048]}`` for AlexNet.
+    model_args: dict = None
     recipe: str = None
     epochs: int = None
     batch_size: int = None
@@ -72,14 +75,22 @@ FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 RESUMABLE = {"epochs", "resume", "output", "verbose", "data_dir", "download", "save_every", "export"}
 
 
-def add_arguments(parser):
-    """Adds train.py's options to ``parser``, in groups. Every default is None so that
-    ``resolve`` can tell an option given from one left out."""
-    model = parser.add_argument_group("model")
-    model.add_argument("--arch", required=True, help="registry name (`python -m keras_cnns list`)")
+def add_arguments(parser, exclude=()):
+    """Adds train.py's options to ``parser``, in groups, but for the ``exclude``d ones
+    (option strings). Every default is None so that ``resolve`` can tell an option
+    given from one left out."""
+
+    def group(title):
+        added = parser.add_argument_group(title)
+        add = added.add_argument
+        added.add_argument = lambda *flags, **options: None if set(flags) & set(exclude) else add(*flags, **options)
+        return added
+
+    model = group("model")
+    model.add_argument("--arch", help="registry name (`python -m keras_cnns list`); required unless --config names it")
     model.add_argument("--num-classes", type=int, metavar="N", help="classes (default: the dataset's)")
     model.add_argument("--dropout", type=float, metavar="P", help="dropout before the classifier (default: the recipe's)")
-    data = parser.add_argument_group("data")
+    data = group("data")
     data.add_argument("--dataset", metavar="SPEC", help="digits (bundled, default), tfds:NAME, folder:PATH or synthetic[:classes=,examples=]")
     data.add_argument("--data-dir", metavar="DIR", help="tensorflow-datasets folder")
     data.add_argument("--download", action="store_true", default=None, help="let tensorflow-datasets download a tfds: dataset")
@@ -89,7 +100,7 @@ def add_arguments(parser):
     data.add_argument("--random-erasing", type=float, metavar="P", help="probability of erasing a rectangle")
     data.add_argument("--mixup", type=float, metavar="ALPHA", help="MixUp alpha (0: off)")
     data.add_argument("--cutmix", type=float, metavar="ALPHA", help="CutMix alpha (0: off)")
-    optim = parser.add_argument_group("optimization (each overrides the recipe)")
+    optim = group("optimization (each overrides the recipe)")
     optim.add_argument("--recipe", choices=("paper", "quick"), help="paper or quick (default: quick on digits and synthetic, else paper)")
     optim.add_argument("--epochs", type=int, metavar="N", help="training epochs")
     optim.add_argument("--batch-size", type=int, metavar="N", help="global batch, split across replicas")
@@ -102,7 +113,7 @@ def add_arguments(parser):
     optim.add_argument("--label-smoothing", type=float, metavar="E", help="probability mass spread over all classes")
     optim.add_argument("--aux-loss-weight", type=float, metavar="W", help="weight of each auxiliary classifier's loss (0: none)")
     optim.add_argument("--clipnorm", type=float, metavar="NORM", help="clip each gradient to this norm (0: off)")
-    run = parser.add_argument_group("run")
+    run = group("run")
     run.add_argument("--config", metavar="FILE", help="YAML or JSON file of option values (e.g. a search's best)")
     run.add_argument("--seed", type=int, help="seed of the weights, the shuffling and the augmentation (default 0)")
     run.add_argument("--output", metavar="DIR", help="run folder (default: runs/ARCH-DATE)")
@@ -111,7 +122,7 @@ def add_arguments(parser):
     run.add_argument("--verbose", choices=("auto", "0", "1", "2"), help="Keras fit verbosity")
     run.add_argument("--no-export", dest="export", action="store_false", default=None,
                      help="skip the SavedModel export of the inference model")
-    dist = parser.add_argument_group("distribution and speed")
+    dist = group("distribution and speed")
     dist.add_argument("--strategy", choices=STRATEGIES, help="auto: MirroredStrategy over several GPUs, else default")
     dist.add_argument("--cpu-replicas", type=int, metavar="N", help="split the CPU into N logical devices (testing)")
     dist.add_argument("--mixed-precision", action="store_true", default=None, help="float16 on GPU, bfloat16 elsewhere")
@@ -173,6 +184,8 @@ def _check(config):
             good = False
         if not good:
             raise ValueError(f"Expected `{name}` to be {what}. Received: {name}={value!r}")
+    if config.model_args is not None and not isinstance(config.model_args, dict):
+        raise ValueError(f"Expected `model_args` to be a mapping of builder arguments. Received: model_args={config.model_args!r}")
     for name, value, allowed in (
         ("optimizer", config.optimizer, OPTIMIZERS),
         ("schedule", config.schedule, SCHEDULES),

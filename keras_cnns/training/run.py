@@ -10,6 +10,7 @@ it trains.
 import dataclasses
 import json
 import os
+import re
 import shutil
 import time
 
@@ -83,28 +84,53 @@ def _weight_decay(model, optimizer, config):
                 variable.regularizer = keras.regularizers.L2(config.weight_decay / 2)
 
 
-def _model(config, info, num_classes, channels):
+class _NoSuchArgument(ValueError):
+    """The model's builder has no such keyword argument (``name``)."""
+
+    def __init__(self, message, name):
+        super().__init__(message)
+        self.name = name
+
+
+def _create(info, **options):
     from keras_cnns.models import create_model
 
-    options = dict(num_classes=num_classes, input_shape=(config.image_size, config.image_size, channels))
+    try:
+        return create_model(info.name, **options)
+    except TypeError as e:
+        match = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if not match:
+            raise
+        name = match.group(1)
+        raise _NoSuchArgument(f"{info.name} has no {name} to set. Received: {name}={options.get(name)!r}", name) from None
+
+
+def _model(config, info, num_classes, channels):
+    """The training model: the registry's ``config.arch`` with ``config.model_args``
+    (the builder's own keyword arguments, e.g. a search's widths), and auxiliary heads
+    when ``config.aux_loss_weight`` asks for them and the input is large enough."""
+    reserved = sorted(set(config.model_args or {}) & {"num_classes", "input_shape", "input_tensor", "include_top",
+                                                      "pooling", "weights", "aux_logits", "dropout"})
+    if reserved:
+        raise ValueError(f"model_args may not set {reserved}: they have options of their own. "
+                         f"Received: model_args={config.model_args!r}")
+    options = dict(config.model_args or {}, num_classes=num_classes,
+                   input_shape=(config.image_size, config.image_size, channels))
     if config.dropout is not None:
         options["dropout"] = config.dropout
     note = None
     if config.aux_loss_weight:
         try:
-            return create_model(config.arch, aux_logits=True, **options), None
-        except TypeError:
+            return _create(info, aux_logits=True, **options), None
+        except _NoSuchArgument as e:
+            if e.name != "aux_logits":
+                raise
             note = f"{info.name} has no auxiliary classifiers: aux_loss_weight ignored"
         except ValueError as e:
             if "aux_logits" not in str(e):
                 raise
             note = f"no auxiliary classifiers at {config.image_size}x{config.image_size} ({str(e).split('. Received')[0]})"
-    try:
-        return create_model(config.arch, **options), note
-    except TypeError as e:
-        if "dropout" in str(e):
-            raise ValueError(f"{info.name} has no dropout to set. Received: dropout={config.dropout}") from None
-        raise
+    return _create(info, **options), note
 
 
 def _metrics(soft):
@@ -160,12 +186,11 @@ def train(config, log=print, extra_callbacks=()):
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config, info, strategy, replicas, worker_info, started, log, extra):
+def load_data(config, info):
+    """The run's ``Data``, its class count and training steps per epoch; fills in
+    ``config.image_size`` (the model's default when not given)."""
     from keras_cnns.data import load_dataset
-    from keras_cnns.models import inference_model
 
-    index, _, chief = worker_info
-    folder = config.output
     data = load_dataset(
         config.dataset, model=config.arch, image_size=config.image_size, batch_size=config.batch_size,
         preset=config.augment, randaugment=tuple(config.randaugment) if config.randaugment else None,
@@ -176,41 +201,53 @@ def _train(config, info, strategy, replicas, worker_info, started, log, extra):
     config.image_size = config.image_size or info.default_size
     if config.num_classes is not None and config.num_classes < data.num_classes:
         raise ValueError(f"{config.dataset} has {data.num_classes} classes. Received: num_classes={config.num_classes}")
-    num_classes = config.num_classes or data.num_classes
     steps = data.train_count // config.batch_size
     if steps == 0:
         raise ValueError(f"{config.dataset} has {data.train_count} training examples, fewer than one batch. Received: batch_size={config.batch_size}")
-    os.makedirs(folder, exist_ok=True)
-    if chief:
-        with open(os.path.join(folder, "config.json"), "w") as f:
-            f.write(config.to_json())
-    # Every worker backs up (saving is not collective); only the chief's files are the run's.
-    backup_dir = os.path.join(folder, cbs.BACKUP if chief else f"{cbs.BACKUP}-worker{index}")
-    os.makedirs(backup_dir, exist_ok=True)
-    saved = cbs.Backup.read(backup_dir) if config.resume else None
-    initial_epoch, initial_step = (saved["epoch"], saved["batch"]) if saved else (0, 0)
+    return data, config.num_classes or data.num_classes, steps
 
-    with strategy.scope():
-        model, note = _model(config, info, num_classes, len(info.preprocessing.mean))
-        if tf.distribute.has_strategy():  # mirrored or multi-worker, however many replicas
-            # Several replicas need it; under MirroredStrategy one replica gets it too, so that
-            # runs on 1 and N devices compute the same batch statistics the same way.
-            synchronize_batch_norm(model)
-        schedule = make_schedule(config, steps)
-        optimizer = _optimizer(config, schedule)
-        _weight_decay(model, optimizer, config)
-        outputs = len(model.outputs)
-        loss = keras.losses.CategoricalCrossentropy() if data.soft_labels else keras.losses.SparseCategoricalCrossentropy()
-        model.compile(
-            optimizer=optimizer,
-            loss=[loss] * outputs if outputs > 1 else loss,
-            loss_weights=[1.0] + [config.aux_loss_weight] * (outputs - 1) if outputs > 1 else None,
-            metrics=[_metrics(data.soft_labels)] + [[] for _ in range(outputs - 1)] if outputs > 1 else _metrics(data.soft_labels),
-            jit_compile=bool(config.jit_compile),
-            steps_per_execution=1,
-        )
-    if note:
-        log(f"note: {note}")
+
+def compile_model(config, info, data, num_classes, steps):
+    """The compiled training model and a note (or None) on auxiliary heads left out.
+
+    Call it under the strategy's scope: under MirroredStrategy (whatever the number of
+    replicas) batch norm is synchronized, so that 1 and N devices compute the same batch
+    statistics the same way.
+    """
+    model, note = _model(config, info, num_classes, len(info.preprocessing.mean))
+    if tf.distribute.has_strategy():
+        synchronize_batch_norm(model)
+    optimizer = _optimizer(config, make_schedule(config, steps))
+    _weight_decay(model, optimizer, config)
+    outputs = len(model.outputs)
+    loss = _loss(data)
+    model.compile(
+        optimizer=optimizer,
+        loss=[loss] * outputs if outputs > 1 else loss,
+        loss_weights=[1.0] + [config.aux_loss_weight] * (outputs - 1) if outputs > 1 else None,
+        metrics=[_metrics(data.soft_labels)] + [[] for _ in range(outputs - 1)] if outputs > 1 else _metrics(data.soft_labels),
+        jit_compile=bool(config.jit_compile),
+        steps_per_execution=1,
+    )
+    return model, note
+
+
+def _loss(data):
+    return keras.losses.CategoricalCrossentropy() if data.soft_labels else keras.losses.SparseCategoricalCrossentropy()
+
+
+def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initial_epoch=0, initial_step=0,
+        extra=(), verbose="auto", checkpoints=True):
+    """Trains the compiled ``model`` from (``initial_epoch``, ``initial_step``) to
+    ``config.epochs`` with the run's callbacks: NaN guard, plateau schedule,
+    ``last.keras`` / ``best.keras`` in ``folder`` (chief, with ``checkpoints``),
+    ``history`` (CSV), TensorBoard logs (chief) and the backup in ``backup_dir``, then
+    ``extra``. A resume in the middle of an epoch finishes that epoch first.
+
+    Raises:
+        NanLossError: the loss became NaN or infinite.
+    """
+    outputs = len(model.outputs)
 
     def labels_for_outputs(dataset):
         dataset = dataset.map(lambda x, y: (x, (y,) * outputs)) if outputs > 1 else dataset
@@ -223,28 +260,21 @@ def _train(config, info, strategy, replicas, worker_info, started, log, extra):
     plateau = None
     if config.schedule == "plateau":
         plateau = Plateau(config.lr, steps, config.warmup_epochs, **(config.schedule_args or {}))
+    saving = chief and checkpoints
     monitor = "val_accuracy" if outputs == 1 else f"val_{model.output_names[0]}_accuracy"
-    checkpoints = cbs.Checkpoints(folder, monitor=monitor, guard=guard)
-    states = {"checkpoints": checkpoints, **({"plateau": plateau} if plateau else {})}
-    history = os.path.join(folder if chief else backup_dir, "history.csv")
+    best = cbs.Checkpoints(folder, monitor=monitor, guard=guard)
+    states = {"checkpoints": best, **({"plateau": plateau} if plateau else {})}
 
     def callbacks(step_offset):
         backup = cbs.Backup(backup_dir, save_freq=config.save_every or "epoch", states=states, guard=guard,
                             step_offset=step_offset)
         # The backup comes last: it saves the state the others reached at the epoch's end.
-        listed = [guard, *([plateau] if plateau else []), *([checkpoints] if chief else []),
+        listed = [guard, *([plateau] if plateau else []), *([best] if saving else []),
                   cbs.HistoryCSV(history, initial_epoch), backup]
         if chief:
             listed.append(keras.callbacks.TensorBoard(os.path.join(folder, "logs")))
-        return listed + extra
+        return listed + list(extra)
 
-    verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
-    log(f"{info.name} on {config.dataset} ({data.train_count} training, {data.validation_count} validation images, "
-        f"{num_classes} classes) at {config.image_size}x{config.image_size}: {config.recipe} recipe, "
-        f"{config.optimizer} lr {config.lr:g}, {config.schedule} schedule, batch {config.batch_size} over "
-        f"{replicas} replica{'s' if replicas > 1 else ''}, {config.epochs} epochs; output in {folder}")
-    if initial_epoch or initial_step:
-        log(f"resuming at epoch {initial_epoch + 1}" + (f", step {initial_step}" if initial_step else ""))
     if initial_step and initial_epoch < config.epochs:  # finish the interrupted epoch first
         rest = labels_for_outputs(data.epochs(initial_epoch, initial_epoch + 1).skip(initial_step))
         model.fit(rest, validation_data=validation, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
@@ -256,9 +286,42 @@ def _train(config, info, strategy, replicas, worker_info, started, log, extra):
                   steps_per_epoch=steps, callbacks=callbacks(0), verbose=verbose, shuffle=False)
     if guard.bad:
         raise NanLossError(
-            f"Training stopped: {guard.bad}. The last good weights are in {backup_dir} "
-            f"and {folder}/last.keras; lower --lr or set --clipnorm, then --resume."
+            f"Training stopped: {guard.bad}. The last good weights are in {backup_dir}"
+            + (f" and {folder}/last.keras" if saving else "") + "; lower --lr or set --clipnorm, then --resume."
         )
+
+
+def _train(config, info, strategy, replicas, worker_info, started, log, extra):
+    from keras_cnns.models import inference_model
+
+    index, _, chief = worker_info
+    folder = config.output
+    data, num_classes, steps = load_data(config, info)
+    os.makedirs(folder, exist_ok=True)
+    if chief:
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            f.write(config.to_json())
+    # Every worker backs up (saving is not collective); only the chief's files are the run's.
+    backup_dir = os.path.join(folder, cbs.BACKUP if chief else f"{cbs.BACKUP}-worker{index}")
+    os.makedirs(backup_dir, exist_ok=True)
+    saved = cbs.Backup.read(backup_dir) if config.resume else None
+    initial_epoch, initial_step = (saved["epoch"], saved["batch"]) if saved else (0, 0)
+
+    with strategy.scope():
+        model, note = compile_model(config, info, data, num_classes, steps)
+    if note:
+        log(f"note: {note}")
+    outputs = len(model.outputs)
+    history = os.path.join(folder if chief else backup_dir, "history.csv")
+    verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
+    log(f"{info.name} on {config.dataset} ({data.train_count} training, {data.validation_count} validation images, "
+        f"{num_classes} classes) at {config.image_size}x{config.image_size}: {config.recipe} recipe, "
+        f"{config.optimizer} lr {config.lr:g}, {config.schedule} schedule, batch {config.batch_size} over "
+        f"{replicas} replica{'s' if replicas > 1 else ''}, {config.epochs} epochs; output in {folder}")
+    if initial_epoch or initial_step:
+        log(f"resuming at epoch {initial_epoch + 1}" + (f", step {initial_step}" if initial_step else ""))
+    fit(model, config, data, steps, folder=folder, backup_dir=backup_dir, history=history, chief=chief,
+        initial_epoch=initial_epoch, initial_step=initial_step, extra=extra, verbose=verbose)
 
     single = inference_model(model)
     rows = cbs.read_history(history)
@@ -267,7 +330,7 @@ def _train(config, info, strategy, replicas, worker_info, started, log, extra):
     if all(last.get(prefix + key) for key in ("accuracy", "top5", "loss")):  # the last epoch's validation
         scores = {key: float(last[prefix + key]) for key in ("accuracy", "top5", "loss")}
     else:  # nothing trained in this call (a finished run resumed)
-        single.compile(loss=loss, metrics=_metrics(data.soft_labels))
+        single.compile(loss=_loss(data), metrics=_metrics(data.soft_labels))
         scores = single.evaluate(_distribute_options(data.validation), verbose=0, return_dict=True)
     metrics = {"top1": float(scores["accuracy"]), "top5": float(scores["top5"]), "loss": float(scores["loss"]),
                "epochs": config.epochs, "seconds": round(time.time() - started, 1)}
