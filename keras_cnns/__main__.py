@@ -5,6 +5,8 @@
 (``keras_cnns.predict``).
 ``python -m keras_cnns train --arch NAME [options]``: the same as ``python train.py``
 (``keras_cnns.training``).
+``python -m keras_cnns tune --arch NAME [options]``: the same as ``python tuning/search.py``
+(``keras_cnns.tuning``).
 """
 
 import argparse
@@ -67,11 +69,17 @@ def main(argv=None):
     predicting.set_defaults(run=_predict)
     training = commands.add_parser("train", add_help=False, help="train a model (python train.py; train --help)")
     training.add_argument("options", nargs=argparse.REMAINDER)
+    tuning = commands.add_parser("tune", add_help=False, help="search hyperparameters (python tuning/search.py; tune --help)")
+    tuning.add_argument("options", nargs=argparse.REMAINDER)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["train"]:  # train.py's own parser, with its groups and --help
         from keras_cnns.training.cli import main as train
 
         return train(argv[1:], prog="python -m keras_cnns train")
+    if argv[:1] == ["tune"]:
+        from keras_cnns.tuning.cli import main as tune
+
+        return tune(argv[1:], prog="python -m keras_cnns tune")
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 _tests = itertools.count(1)
 #: The slowest tests (whole training runs) start first, so that pytest-xdist's workers
 #: finish together instead of one running them alone at the end.
-FIRST = ("tests/test_train.py",)
+FIRST = ("tests/test_train.py", "tests/test_tuning.py")
 
 
 def pytest_collection_modifyitems(items):
