@@ -246,13 +246,14 @@ def run_search(config, *, space=None, tuner="random", max_trials=None, output=No
             search.results_path = os.path.join(folder, "results.csv")
         replicas = strategy.num_replicas_in_sync if strategy else 1
         size = config.image_size or model_info(config.arch).default_size
-        log(f"{role} search of {config.arch} ({space} space, {tuner}) on {config.dataset} at "
+        who = {"local": "", "chief": "chief of the ", "worker": "worker of the "}[role]
+        log(f"{who}search of {config.arch} ({space} space, {tuner}) on {config.dataset} at "
             f"{size}x{size}, {config.epochs} epochs a trial"
-            + (f", {replicas} replicas" if replicas > 1 else "") + f"; output in {folder}")
+            + (f", {replicas} replicas" if replicas > 1 else "") + f"; output in {_shown(folder)}")
         verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
         search.search(callbacks=list(extra_callbacks), verbose=verbose)
         if not writes:
-            log(f"{role} done")
+            log("worker done" if role == "worker" else f"done (worker {index}: the chief writes the results)")
             return None
         return _finish(search, hypermodel, folder, log)
     finally:
@@ -275,12 +276,18 @@ def _finish(search, hypermodel, folder, log):
         results.write_config(results.best_config(config), os.path.join(folder, "best.json"))
         _save_best_model(search, hypermodel, trial, config, folder, log)
         log(f"best: trial {trial.trial_id}, {OBJECTIVE} {trial.score:.4f}: "
-            f"python train.py --config {os.path.join(folder, 'best.json')}")
+            f"python train.py --config {_shown(os.path.join(folder, 'best.json'))}")
         outputs += ", best.json, best.keras"
     else:
         log("no trial completed: no best.json or best.keras")
-    log(f"outputs in {folder}: {outputs}")
+    log(f"outputs in {_shown(folder)}: {outputs}")
     return table
+
+
+def _shown(path):
+    """``path`` relative to the working folder when it is inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _save_best_model(search, hypermodel, trial, config, folder, log):
