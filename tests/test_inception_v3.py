@@ -135,16 +135,6 @@ def test_width_multiplier_floors_widths_at_16():
     assert mixed0.pool_features == 32  # the config keeps the paper's width
 
 
-def test_width_multiplier_one_is_the_paper_network():
-    # The head does not depend on the input size: at 75x75 the count is still timm's and
-    # torchvision's, and the weights are the default network's, name for name.
-    default = keras_cnns.inception_v3(input_shape=(75, 75, 3))
-    model = keras_cnns.inception_v3(input_shape=(75, 75, 3), width_multiplier=1.0)
-    assert _trainable(model) == ref.PARAMS["inception_v3"]
-    assert [(w.path, tuple(w.shape)) for w in model.weights] == [(w.path, tuple(w.shape)) for w in default.weights]
-    assert [layer.name for layer in model.layers] == [layer.name for layer in default.layers]
-
-
 def test_width_multiplier_scales_the_auxiliary_classifier():
     # TF-slim's aux logits: depth(128), depth(768); the classifier keeps its classes.
     model = keras_cnns.inception_v3(aux_logits=True, width_multiplier=0.5, num_classes=10)

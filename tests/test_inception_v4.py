@@ -145,15 +145,6 @@ def test_width_multiplier_on_inception_resnet_v2_keeps_the_residuals_matched():
     assert _kernel(model.get_layer("conv_7b")) == (1, 1, 520, 384)
 
 
-@pytest.mark.parametrize("name", ["inception_v4", "inception_resnet_v1", "inception_resnet_v2"])
-def test_width_multiplier_one_is_the_paper_network(name):
-    # The head does not depend on the input size: at 75x75 the count is the published one.
-    default = keras_cnns.create_model(name, input_shape=(75, 75, 3))
-    model = keras_cnns.create_model(name, input_shape=(75, 75, 3), width_multiplier=1.0)
-    assert _trainable(model) == reference.PARAMS[name]
-    assert [(w.path, tuple(w.shape)) for w in model.weights] == [(w.path, tuple(w.shape)) for w in default.weights]
-
-
 @pytest.mark.parametrize("width_multiplier", [0.25, 0.5, 1.3])
 def test_width_multiplier_symbolic_shape_is_eager_shape(width_multiplier):
     options = dict(width_multiplier=width_multiplier)

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_cnns
 from keras_cnns.training import NanLossError, resolve, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -48,12 +49,23 @@ FAMILIES = {
 }
 
 
+#: Tracing the training step, not the arithmetic, is what a one-epoch run of these costs
+#: (a minute for Inception-v4): they train with one module per grid or dense block, their
+#: family's builder with a shorter table (``model_args`` of a config file, as a search's
+#: best.json gives it).
+SHORTER = {"inception_v4": {"blocks": [1, 1, 1]}, "inception_resnet_v1": {"blocks": [1, 1, 1]},
+           "densenet121": {"block_sizes": [1, 1, 1, 1]}}
+
+
 @pytest.mark.parametrize("arch", sorted(FAMILIES))
 def test_one_epoch_of_each_family(arch, tmp_path, capsys):
     out = tmp_path / "run"
     export = arch == "lenet5"  # the export is slow to trace: once here, once with auxiliary heads below
     args = ["--arch", arch, "--image-size", str(FAMILIES[arch]), "--epochs", "1", "--output", str(out), *TINY,
             *([] if export else ["--no-export"])]
+    if arch in SHORTER:
+        (tmp_path / "shorter.json").write_text(json.dumps({"model_args": SHORTER[arch]}))
+        args += ["--config", str(tmp_path / "shorter.json")]
     assert train_script.main(args) == 0
     assert f"{arch} on synthetic:classes=3,examples=10: top-1 " in capsys.readouterr().out
     expected = [*OUTPUTS, "backup"] if export else [name for name in [*OUTPUTS, "backup"] if name != "saved_model"]
@@ -66,6 +78,11 @@ def test_one_epoch_of_each_family(arch, tmp_path, capsys):
     assert metrics["top1"] == float(last["val_accuracy"]) and metrics["loss"] == float(last["val_loss"])
     config = json.loads((out / "config.json").read_text())
     assert config["recipe"] == "quick" and config["optimizer"] == "adamw" and config["image_size"] == FAMILIES[arch]
+    assert config["model_args"] == SHORTER.get(arch)
+    if arch in SHORTER:  # the model trained is the shorter one
+        model = keras.saving.load_model(out / "last.keras", compile=False)
+        full = keras_cnns.create_model(arch, input_shape=(FAMILIES[arch],) * 2 + (3,), num_classes=3)
+        assert model.count_params() < full.count_params()
 
 
 def test_the_inference_export_drops_the_auxiliary_heads(tmp_path):

@@ -41,9 +41,9 @@ def _search(folder, log=None, **options):
     return run_search(config, output=str(folder), log=log or (lambda *a: None), **options)
 
 
-def test_a_random_search_writes_every_result(tmp_path):
+def test_a_random_search_writes_every_result_and_train_py_takes_its_best(tmp_path):
     out = tmp_path / "search"
-    table = _search(out, max_trials=2, fixed={"batch_size": 4})
+    table = _search(out, max_trials=2, fixed={"randaugment_magnitude": 5})
     assert [row["status"] for row in table] == ["completed", "completed"]
     names = {"results.csv", "best.json", "search.png", "best.keras", "search.json", "oracle.json", "trial_0", "trial_1"}
     assert names <= set(os.listdir(out))
@@ -52,7 +52,7 @@ def test_a_random_search_writes_every_result(tmp_path):
     assert list(rows[0]) == [*COLUMNS[:2], *knobs, *COLUMNS[2:]]
     for row in rows:
         assert row["status"] == "completed" and row["epochs"] == "1" and float(row["seconds"]) > 0
-        assert 0 <= float(row["val_accuracy"]) <= 1 and row["batch_size"] == "4"
+        assert 0 <= float(row["val_accuracy"]) <= 1 and row["batch_size"] == "4"  # given: fixed
     best = json.loads((out / "best.json").read_text())
     assert best["arch"] == "lenet5" and best["epochs"] == 1 and best["batch_size"] == 4
     assert best["model_args"]["activation"] in ("tanh", "relu") and "output" not in best
@@ -61,20 +61,24 @@ def test_a_random_search_writes_every_result(tmp_path):
     model = keras.saving.load_model(out / "best.keras")
     assert model.get_layer("c1").filters == 6 * int(winner["width"])
     assert (out / "search.png").read_bytes()[:4] == b"\x89PNG"
+    # train.py --config best.json trains the best trial again, to the same numbers
+    config = resolve({"config": str(out / "best.json"), "output": str(tmp_path / "again"), "verbose": "0",
+                      "export": False})
+    assert config.randaugment == [2, 5] and config.model_args == best["model_args"]
+    train(config)
+    _assert_same_history(tmp_path / "again" / "history.csv", out / f"trial_{winner['trial']}" / "history.csv")
 
 
 def test_a_search_started_again_runs_only_the_new_trials(tmp_path):
     out = tmp_path / "search"
-    _search(out, max_trials=2)
-    before = {name: (out / name / "history.csv").read_text() for name in ("trial_0", "trial_1")}
-    stamps = {name: (out / name / "history.csv").stat().st_mtime_ns for name in before}
-    messages = []
-    table = _search(out, max_trials=3, log=messages.append)
-    assert [row["trial"] for row in table] == ["0", "1", "2"] and table[2]["status"] == "completed"
-    for name, text in before.items():  # not trained again
-        assert (out / name / "history.csv").read_text() == text
-        assert (out / name / "history.csv").stat().st_mtime_ns == stamps[name]
-    assert len(_rows(out)) == 3
+    _search(out, max_trials=1)
+    before = (out / "trial_0" / "history.csv").read_text()
+    stamp = (out / "trial_0" / "history.csv").stat().st_mtime_ns
+    table = _search(out, max_trials=2)
+    assert [row["trial"] for row in table] == ["0", "1"] and table[1]["status"] == "completed"
+    assert (out / "trial_0" / "history.csv").read_text() == before  # not trained again
+    assert (out / "trial_0" / "history.csv").stat().st_mtime_ns == stamp
+    assert len(_rows(out)) == 2
     with pytest.raises(ValueError, match=r"holds another search.*space='training' \(search: 'lenet'\)"):
         _search(out, max_trials=3, space="training")
 
@@ -103,7 +107,9 @@ def test_an_interrupted_trial_resumes_from_its_backup(tmp_path):
 
 def test_hyperband_hands_weights_on_between_rounds(tmp_path):
     out = tmp_path / "search"
-    table = _search(out, tuner="hyperband", config=dict(epochs=3), fixed={"batch_size": 4})
+    # epochs 3, factor 3: three 1-epoch trials, then the best of them continued to 3
+    # epochs (Hyperband's next bracket, two 3-epoch trials, is cut by max_trials).
+    table = _search(out, tuner="hyperband", max_trials=4, config=dict(epochs=3))
     assert table and all(row["status"] == "completed" for row in table)
     values = {row["trial"]: json.loads((out / f"trial_{row['trial']}" / "trial.json").read_text())["hyperparameters"]["values"]
               for row in table}
@@ -133,16 +139,6 @@ def test_an_invalid_combination_is_recorded_and_skipped(tmp_path):
     assert all(row["message"].startswith("Input size must be at least 115x115 for alexnet") for row in table)
     assert _rows(tmp_path / "s")[0]["status"] == "invalid"
     assert not (tmp_path / "s" / "best.json").exists()
-
-
-def test_train_py_config_accepts_best_json_and_trains_the_best_trial_again(tmp_path):
-    out = tmp_path / "search"
-    table = _search(out, max_trials=1, fixed={"randaugment_magnitude": 5})
-    config = resolve({"config": str(out / "best.json"), "output": str(tmp_path / "again"), "verbose": "0",
-                      "export": False})
-    assert config.randaugment == [2, 5] and config.model_args == json.loads((out / "best.json").read_text())["model_args"]
-    train(config)
-    _assert_same_history(tmp_path / "again" / "history.csv", out / f"trial_{table[0]['trial']}" / "history.csv")
 
 
 def _free_port():

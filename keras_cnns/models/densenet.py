@@ -144,21 +144,21 @@ def _meta(params, macs, extra=""):
 
 
 @register_model(**_meta(7_978_856, 2.834), keras_application="DenseNet121")
-def densenet121(*, name="densenet121", **kwargs):
+def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
     """DenseNet-121 (DenseNet-BC, k=32, blocks 6-12-24-16)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[121], name=name, **kwargs)
+    return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
 
 
 @register_model(**_meta(14_149_480, 3.360), keras_application="DenseNet169")
-def densenet169(*, name="densenet169", **kwargs):
+def densenet169(*, block_sizes=BLOCK_SIZES[169], name="densenet169", **kwargs):
     """DenseNet-169 (DenseNet-BC, k=32, blocks 6-12-32-32)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[169], name=name, **kwargs)
+    return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
 
 
 @register_model(**_meta(20_013_928, 4.291), keras_application="DenseNet201")
-def densenet201(*, name="densenet201", **kwargs):
+def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
     """DenseNet-201 (DenseNet-BC, k=32, blocks 6-12-48-32)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[201], name=name, **kwargs)
+    return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
 
 
 @register_model(
@@ -171,6 +171,6 @@ def densenet201(*, name="densenet201", **kwargs):
         "blocks, counted as for 121/169/201 (convolutions and classifier), make 265 layers.",
     )
 )
-def densenet264(*, name="densenet264", **kwargs):
+def densenet264(*, block_sizes=BLOCK_SIZES[264], name="densenet264", **kwargs):
     """DenseNet-264 (DenseNet-BC, k=32, blocks 6-12-64-48)."""
-    return DenseNet(block_sizes=BLOCK_SIZES[264], name=name, **kwargs)
+    return DenseNet(block_sizes=block_sizes, name=name, **kwargs)

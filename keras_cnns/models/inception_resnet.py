@@ -209,7 +209,7 @@ def InceptionResNet(
 )
 def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
     """Inception-ResNet-v1 (Figs. 14 and 15): 5 x A, Reduction-A, 10 x B, Reduction-B, 5 x C."""
-    return InceptionResNet(**SPECS["v1"], name=name, **kwargs)
+    return InceptionResNet(**{**SPECS["v1"], **kwargs}, name=name)  # kwargs may change the table
 
 
 @register_model(
@@ -235,4 +235,4 @@ def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
 )
 def inception_resnet_v2(*, name="inception_resnet_v2", **kwargs):
     """Inception-ResNet-v2, the released layout (keras.applications.InceptionResNetV2)."""
-    return InceptionResNet(**SPECS["v2"], name=name, **kwargs)
+    return InceptionResNet(**{**SPECS["v2"], **kwargs}, name=name)  # kwargs may change the table

@@ -77,13 +77,11 @@ def main(argv=None, prog="tuning/search.py"):
     tf.get_logger().setLevel("ERROR")  # every trial traces new functions: TF's retracing warnings say nothing here
     from keras_cnns.training import resolve
     from keras_cnns.tuning.search import run_search
-    from keras_cnns.tuning.spaces import get_space
 
     try:
         train_options, search = options(args)
         config = resolve(train_options)
-        space = get_space(search.pop("space"), config.arch)
-        run_search(config, space=space.name, output=train_options.get("output"), **search)
+        run_search(config, output=config.output, **search)
     except (ValueError, OSError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -135,9 +135,8 @@ class CNNHyperModel(keras_tuner.HyperModel):
     def trial_config(self, hp):
         """The ``TrainConfig`` of the trial with values ``hp`` (raises ``SkippedTrial``
         when the values make no valid configuration)."""
-        from keras_cnns.training.config import _check
-
         from keras_cnns.models import model_info
+        from keras_cnns.training.config import _check
 
         values = self.values(hp)
         arch, model_args = self.space.model(self.base.arch, values)
@@ -197,7 +196,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, verbose="auto", trial_dir=None,
-            chief=True, **kwargs):
+            **kwargs):
         """Trains the trial's ``model`` as train.py does; returns the best epoch's
         ``val_accuracy`` (keras-tuner's objective) with its ``val_loss``, the epochs
         trained and the seconds taken.
@@ -212,7 +211,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         from keras_cnns.training import callbacks as cbs
         from keras_cnns.training.run import fit
 
-        if args or set(kwargs) - {"validation_data", "shuffle", "batch_size"}:
+        if args or kwargs:
             raise ValueError(
                 "CNNHyperModel.fit reads its data from the configuration's dataset spec. "
                 f"Received: {len(args)} positional arguments and {sorted(kwargs)}"
@@ -237,7 +236,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
             extra.insert(0, _Objective(f"val_{model.output_names[0]}_accuracy"))
         try:
             fit(model, config, data, steps, folder=trial_dir, backup_dir=backup_dir,
-                history=os.path.join(trial_dir, "history.csv"), chief=chief, initial_epoch=initial_epoch,
+                history=os.path.join(trial_dir, "history.csv"), chief=True, initial_epoch=initial_epoch,
                 initial_step=initial_step, extra=extra, verbose=verbose, checkpoints=False)
         except NanLossError as e:
             raise SkippedTrial("diverged", str(e).split(". The last good")[0].replace("Training stopped: ", "")) from None

@@ -21,10 +21,13 @@ def _metric(trial, name, best=False):
 
 
 def status(trial):
-    """``completed``, ``invalid``, ``diverged``, ``failed`` or ``running`` (interrupted)."""
+    """``completed``, ``invalid``, ``diverged``, ``failed`` or ``running`` (interrupted).
+
+    keras-tuner's own INVALID is a crashed trial waiting for a retry: ``failed`` here.
+    """
     if trial.status == "COMPLETED":
         return "completed"
-    if trial.status == "FAILED":
+    if trial.status in ("FAILED", "INVALID"):
         kind = skipped(trial.message)
         return kind[0] if kind else "failed"
     return trial.status.lower()

@@ -30,6 +30,7 @@ from keras_cnns.tuning import results
 from keras_cnns.tuning.hypermodel import OBJECTIVE, CNNHyperModel, skipped
 
 TUNERS = ("random", "hyperband", "bayesian")
+_KERASTUNER_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 #: What may differ when a search is started again on its folder.
 RESTARTABLE = ("max_trials",)
 
@@ -140,7 +141,7 @@ def _distribute(chief, worker, tuner_id):
     identity = "chief" if chief else (tuner_id or f"worker-{socket.gethostname()}")
     if worker and "chief" in identity:
         raise ValueError(f"keras-tuner takes a tuner id containing 'chief' for the chief. Received: tuner_id={identity!r}")
-    os.environ.update(KERASTUNER_TUNER_ID=identity, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+    os.environ.update(dict(zip(_KERASTUNER_ENV, (identity, host, port))))
     return "chief" if chief else "worker"
 
 
@@ -207,15 +208,27 @@ def run_search(config, *, space=None, tuner="random", max_trials=None, output=No
     Returns:
         The results table, one dict per trial (None on a worker).
     """
-    from keras_cnns.models import model_info
-    from keras_cnns.training.strategy import make_strategy, worker as tf_worker
-
     hypermodel = CNNHyperModel(config, space=space, fixed=fixed, log=log)
-    space = hypermodel.space.name
     if max_trials is not None and (isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1):
         raise ValueError(f"Expected `max_trials` to be a positive int. Received: max_trials={max_trials!r}")
     _oracle(tuner, config, max_trials, factor)  # an unknown tuner fails here, before anything is written
-    role = _distribute(chief, worker, tuner_id)
+    environment = {name: os.environ.get(name) for name in _KERASTUNER_ENV}
+    try:
+        return _run(config, hypermodel, tuner, max_trials, output, factor, _distribute(chief, worker, tuner_id),
+                    log, extra_callbacks)
+    finally:  # the next search in this process is not a chief or worker unless it says so
+        for name, value in environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run(config, hypermodel, tuner, max_trials, output, factor, role, log, extra_callbacks):
+    from keras_cnns.models import model_info
+    from keras_cnns.training.strategy import make_strategy, worker as tf_worker
+
+    space = hypermodel.space.name
     folder = os.path.abspath(output or default_output(config.arch, space))
     index, _, tf_chief = tf_worker()
     if role != "worker" and not tf_chief:  # a multi-worker strategy's other workers keep their own project
