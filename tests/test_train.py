@@ -4,7 +4,6 @@ import importlib.util
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 
 import keras_cnns
 from keras_cnns.training import NanLossError, resolve, train
+from tests.processes import free_addresses, run_together, tf_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("train_script", ROOT / "train.py")
@@ -149,7 +149,9 @@ def test_two_cpu_replicas_train_as_one(tmp_path):
     common = ["--arch", "resnet18", "--dataset", "synthetic:classes=3,examples=40", "--image-size", "32",
               "--batch-size", "16", "--epochs", "1", "--strategy", "mirrored", "--verbose", "0", "--no-export",
               "--optimizer", "sgd", "--lr", "0.01", "--weight-decay", "1e-3", "--clipnorm", "0",
-              "--schedule", "step", "--warmup-epochs", "0"]
+              "--schedule", "step", "--warmup-epochs", "0", "--config", str(tmp_path / "short.json")]
+    # ResNet-18 with one block per stage: its batch norms and shortcuts, a quarter of the tracing.
+    (tmp_path / "short.json").write_text(json.dumps({"model_args": {"layers": [1, 1, 1, 1]}}))
     for replicas in (1, 2):
         done = _run([*common, "--cpu-replicas", str(replicas), "--output", str(tmp_path / str(replicas))])
         assert done.returncode == 0, done.stderr[-3000:]
@@ -157,33 +159,14 @@ def test_two_cpu_replicas_train_as_one(tmp_path):
     _assert_same_weights(_weights(tmp_path / "1"), _weights(tmp_path / "2"), atol=1e-5)
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_multiworker_training_with_two_local_processes(tmp_path):
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    workers = free_addresses(2)
     args = [sys.executable, str(ROOT / "train.py"), "--arch", "lenet5", "--dataset", "synthetic:classes=3,examples=20",
             "--batch-size", "4", "--epochs", "2", "--strategy", "multiworker", "--verbose", "0", "--no-export",
             "--output", str(tmp_path / "run")]
-    processes = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        processes.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT))
-    try:
-        results = [p.communicate(timeout=240) for p in processes]
-    finally:
-        for p in processes:
-            p.kill()
-    for p, (stdout, stderr) in zip(processes, results):
-        assert p.returncode == 0, stderr[-3000:]
+    done = run_together([(args, {"TF_CONFIG": tf_config(workers, index)}) for index in range(2)], cwd=ROOT)
+    for returncode, stdout, stderr in done:
+        assert returncode == 0, stderr[-3000:]
         assert "over 2 replicas" in stdout
     run = tmp_path / "run"
     assert (run / "metrics.json").exists() and (run / "last.keras").exists() and (run / "backup").is_dir() and (run / "backup-worker1").is_dir()

@@ -4,8 +4,6 @@ import csv
 import json
 import os
 import pathlib
-import socket
-import subprocess
 import sys
 
 import keras
@@ -16,6 +14,7 @@ from keras_cnns.models import create_model, list_models, model_info
 from keras_cnns.training import resolve, train
 from keras_cnns.tuning import SPACES, CNNHyperModel, default_space, get_space, run_search
 from keras_cnns.tuning import results as results_module
+from tests.processes import free_addresses, run_together, tf_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = dict(arch="lenet5", dataset="synthetic:classes=3,examples=24", batch_size=4, epochs=1, verbose="0")
@@ -141,30 +140,17 @@ def test_an_invalid_combination_is_recorded_and_skipped(tmp_path):
     assert not (tmp_path / "s" / "best.json").exists()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_chief_and_a_worker_finish_a_search_and_stop(tmp_path):
-    address = f"127.0.0.1:{_free_port()}"
+    [address] = free_addresses(1)
     args = [sys.executable, str(ROOT / "tuning" / "search.py"), "--arch", "lenet5", "--dataset",
             "synthetic:classes=3,examples=24", "--batch-size", "4", "--epochs", "1", "--max-trials", "2",
             "--verbose", "0", "--output", str(tmp_path / "search")]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    chief = subprocess.Popen([*args, "--chief", address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     # The worker trains each trial under MirroredStrategy on 2 logical CPUs.
-    worker = subprocess.Popen([*args, "--worker", address, "--tuner-id", "worker-a", "--cpu-replicas", "2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        outputs = [p.communicate(timeout=240) for p in (chief, worker)]
-    finally:
-        for p in (chief, worker):
-            p.kill()
-    for p, (stdout, stderr) in zip((chief, worker), outputs):
-        assert p.returncode == 0, stderr[-3000:]
-    assert "worker done" in outputs[1][0] and "2 replicas" in outputs[1][0]
+    chief, worker = run_together([([*args, "--chief", address], {}),
+                                  ([*args, "--worker", address, "--tuner-id", "worker-a", "--cpu-replicas", "2"], {})])
+    for returncode, stdout, stderr in (chief, worker):
+        assert returncode == 0, stderr[-3000:]
+    assert "worker done" in worker[1] and "2 replicas" in worker[1]
     rows = _rows(tmp_path / "search")
     assert [row["status"] for row in rows] == ["completed", "completed"]
     assert (tmp_path / "search" / "best.keras").exists() and (tmp_path / "search" / "worker-a.json").exists()
@@ -172,22 +158,12 @@ def test_a_chief_and_a_worker_finish_a_search_and_stop(tmp_path):
 
 def test_a_search_under_a_multi_worker_strategy(tmp_path):
     """Two processes of TF_CONFIG run the same trials together (same seed, same oracle)."""
-    workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
+    workers = free_addresses(2)
     args = [sys.executable, str(ROOT / "tuning" / "search.py"), "--arch", "lenet5", "--dataset",
             "synthetic:classes=3,examples=24", "--batch-size", "4", "--epochs", "1", "--max-trials", "1",
             "--strategy", "multiworker", "--verbose", "0", "--output", str(tmp_path / "search")]
-    processes = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        processes.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-    try:
-        outputs = [p.communicate(timeout=240) for p in processes]
-    finally:
-        for p in processes:
-            p.kill()
-    for p, (stdout, stderr) in zip(processes, outputs):
-        assert p.returncode == 0, stderr[-3000:]
+    for returncode, stdout, stderr in run_together([(args, {"TF_CONFIG": tf_config(workers, i)}) for i in range(2)]):
+        assert returncode == 0, stderr[-3000:]
         assert "2 replicas" in stdout
     search = tmp_path / "search"
     assert _rows(search)[0]["status"] == "completed" and (search / "best.keras").exists()

@@ -125,57 +125,57 @@ def _resnext_meta(depth, params, macs):
 
 
 @register_model(**_resnet_meta(18, 11_689_512, 1.814))
-def resnet18(*, name="resnet18", **kwargs):
+def resnet18(*, layers=LAYERS[18], name="resnet18", **kwargs):
     """ResNet-18."""
-    return ResNet(block="basic", layers=LAYERS[18], name=name, **kwargs)
+    return ResNet(block="basic", layers=layers, name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(34, 21_797_672, 3.664))
-def resnet34(*, name="resnet34", **kwargs):
+def resnet34(*, layers=LAYERS[34], name="resnet34", **kwargs):
     """ResNet-34."""
-    return ResNet(block="basic", layers=LAYERS[34], name=name, **kwargs)
+    return ResNet(block="basic", layers=layers, name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE), keras_application="ResNet50")
-def resnet50(*, name="resnet50", **kwargs):
+def resnet50(*, layers=LAYERS[50], name="resnet50", **kwargs):
     """ResNet-50 (v1; ``stride_in_3x3=True`` for v1.5)."""
-    return ResNet(block="bottleneck", layers=LAYERS[50], name=name, **kwargs)
+    return ResNet(block="bottleneck", layers=layers, name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE), keras_application="ResNet101")
-def resnet101(*, name="resnet101", **kwargs):
+def resnet101(*, layers=LAYERS[101], name="resnet101", **kwargs):
     """ResNet-101 (v1; ``stride_in_3x3=True`` for v1.5)."""
-    return ResNet(block="bottleneck", layers=LAYERS[101], name=name, **kwargs)
+    return ResNet(block="bottleneck", layers=layers, name=name, **kwargs)
 
 
 @register_model(**_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE), keras_application="ResNet152")
-def resnet152(*, name="resnet152", **kwargs):
+def resnet152(*, layers=LAYERS[152], name="resnet152", **kwargs):
     """ResNet-152 (v1; ``stride_in_3x3=True`` for v1.5)."""
-    return ResNet(block="bottleneck", layers=LAYERS[152], name=name, **kwargs)
+    return ResNet(block="bottleneck", layers=layers, name=name, **kwargs)
 
 
 @register_model(**_resnext_meta(50, 25_028_904, 4.230))
-def resnext50_32x4d(*, groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
+def resnext50_32x4d(*, layers=LAYERS[50], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
     """ResNeXt-50, 32 groups of width 4."""
     return ResNet(
-        block="bottleneck", layers=LAYERS[50], groups=groups, width_per_group=width_per_group,
+        block="bottleneck", layers=layers, groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs
     )
 
 
 @register_model(**_resnext_meta(101, 44_177_704, 7.970))
-def resnext101_32x4d(*, groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
+def resnext101_32x4d(*, layers=LAYERS[101], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
     """ResNeXt-101, 32 groups of width 4."""
     return ResNet(
-        block="bottleneck", layers=LAYERS[101], groups=groups, width_per_group=width_per_group,
+        block="bottleneck", layers=layers, groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs
     )
 
 
 @register_model(**_resnext_meta(101, 88_791_336, 16.414))
-def resnext101_32x8d(*, groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
+def resnext101_32x8d(*, layers=LAYERS[101], groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
     """ResNeXt-101, 32 groups of width 8."""
     return ResNet(
-        block="bottleneck", layers=LAYERS[101], groups=groups, width_per_group=width_per_group,
+        block="bottleneck", layers=layers, groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs
     )
