@@ -209,6 +209,12 @@ def test_bad_input_stops_before_training_with_one_line(tmp_path, capsys):
     (tmp_path / "typo.json").write_text('{"learning_rate": 0.1}')
     assert "Unknown options ['learning_rate']" in _error(["--arch", "lenet5", "--config", str(tmp_path / "typo.json")], capsys)
     assert "Expected `lr` to be a positive number. Received: lr=-1.0" in _error(["--arch", "lenet5", "--lr", "-1"], capsys)
+    (tmp_path / "args.json").write_text('{"model_args": {"towers": 2}}')
+    assert "lenet5 has no towers to set. Received: towers=2" in _error(
+        ["--arch", "lenet5", "--config", str(tmp_path / "args.json"), "--output", str(tmp_path / "c")], capsys)
+    (tmp_path / "reserved.json").write_text('{"model_args": {"num_classes": 2}}')
+    assert "model_args may not set ['num_classes']" in _error(
+        ["--arch", "lenet5", "--config", str(tmp_path / "reserved.json"), "--output", str(tmp_path / "d")], capsys)
 
 
 def test_a_global_batch_must_divide_by_the_replicas(tmp_path):
