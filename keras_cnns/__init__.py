@@ -11,7 +11,7 @@
 __version__ = "0.1.0"
 
 from keras_cnns import layers
-from keras_cnns.analysis import count_macs
+from keras_cnns.analysis import count_macs, format_report, model_report
 from keras_cnns.applications import from_keras_applications
 from keras_cnns.imagenet import decode_predictions, preprocess_input
 from keras_cnns.models import *  # noqa: F401,F403
@@ -22,10 +22,12 @@ __all__ = [
     "count_macs",
     "create_model",
     "decode_predictions",
+    "format_report",
     "from_keras_applications",
     "layers",
     "list_models",
     "model_info",
+    "model_report",
     "preprocess_input",
     "register_model",
     *list_models(),

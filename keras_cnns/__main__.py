@@ -1,6 +1,12 @@
 """The command line.
 
-``python -m keras_cnns list [PATTERN] [--pretrained] [--format markdown]``: the registered models.
+``python -m keras_cnns list [PATTERN] [--pretrained]``: the registered models.
+``python -m keras_cnns report NAME [--input-size S] [--expand [N]] [--format text|markdown|csv|json]``:
+a model's layer table and totals (``keras_cnns.analysis``).
+``python -m keras_cnns compare [--format markdown|csv] [--plot FILE.png]``: every registered
+architecture side by side, the README's model table (``keras_cnns.compare``).
+``python -m keras_cnns diagram NAME --out FILE.png [--block LAYER]``: a drawing of the model or
+of one block (``keras_cnns.diagram``).
 ``python -m keras_cnns predict --arch NAME --weights imagenet|FILE IMAGE...``: top-5 classes
 (``keras_cnns.predict``).
 ``python -m keras_cnns train --arch NAME [options]``: the same as ``python train.py``
@@ -16,35 +22,47 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def markdown_table(pattern=None):
-    """The README's model table, one line a row, generated from the registry."""
-    from keras_cnns import list_models, model_info
-
-    lines = [
-        "| model | paper | input (min) | trainable params | GMACs | ImageNet weights |",
-        "|---|---|---|---:|---:|---|",
-    ]
-    for info in map(model_info, list_models(pattern)):
-        authors = info.paper.split(". ")[0]
-        weights = f"keras.applications.{info.keras_application}" if info.keras_application else ""
-        lines.append(
-            f"| `{info.name}` | [{authors} {info.year}]({info.url}) | "
-            f"{info.default_size} ({info.min_size}) | {info.params:,} | {info.macs:g} | {weights} |"
-        )
-    return lines
-
-
 def _list(args):
     from keras_cnns import list_models, model_info
 
-    if args.format == "markdown":
-        print("\n".join(markdown_table(args.pattern)))
-        return 0
     infos = [model_info(name) for name in list_models(args.pattern, pretrained=args.pretrained)]
     print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}  weights")
     for info in infos:
         weights = "imagenet" if info.keras_application else ""
         print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}  {weights}")
+    return 0
+
+
+def _report(args):
+    from keras_cnns import analysis, create_model, model_info
+
+    info = model_info(args.name)
+    kwargs = {}
+    if args.input_size is not None:
+        if args.input_size < info.min_size:
+            raise ValueError(f"{args.name} needs an input of at least {info.min_size}x{info.min_size}. "
+                             f"Received: input_size={args.input_size}")
+        kwargs["input_shape"] = (args.input_size, args.input_size, info.channels)
+    model = create_model(args.name, **kwargs)
+    print(analysis.format_report(analysis.model_report(model, expand=args.expand), args.format))
+    return 0
+
+
+def _compare(args):
+    from keras_cnns import compare
+
+    print(compare.format_comparison(args.pattern, args.format))
+    if args.plot:
+        compare.plot_comparison(args.plot, args.pattern)
+        print(f"Plot: {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _diagram(args):
+    from keras_cnns import create_model, diagram
+
+    model = create_model(args.name)
+    print(diagram.draw(model, args.out, block=args.block, expand=args.expand))
     return 0
 
 
@@ -59,9 +77,26 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the registered models")
     listing.add_argument("pattern", nargs="?", default=None, help='fnmatch pattern, e.g. "resnet*"')
-    listing.add_argument("--format", choices=("text", "markdown"), default="text", help="output format")
     listing.add_argument("--pretrained", action="store_true", help="only the models with ImageNet weights")
     listing.set_defaults(run=_list)
+    reporting = commands.add_parser("report", help="a model's layer table: shapes, parameters, multiply-adds")
+    reporting.add_argument("name", help="registered model name")
+    reporting.add_argument("--input-size", type=int, default=None, help="square input size (default: the model's)")
+    reporting.add_argument("--expand", type=int, nargs="?", const=1, default=0, metavar="LEVELS",
+                           help="also list the layers inside blocks, LEVELS deep (default when given: 1)")
+    reporting.add_argument("--format", choices=("text", "markdown", "csv", "json"), default="text")
+    reporting.set_defaults(run=_report)
+    comparing = commands.add_parser("compare", help="every architecture: year, depth, size, cost, paper error")
+    comparing.add_argument("pattern", nargs="?", default=None, help='fnmatch pattern, e.g. "resnet*"')
+    comparing.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    comparing.add_argument("--plot", metavar="FILE.png", help="also plot error against multiply-adds")
+    comparing.set_defaults(run=_compare)
+    drawing = commands.add_parser("diagram", help="draw a model or one block (needs pydot and Graphviz)")
+    drawing.add_argument("name", help="registered model name")
+    drawing.add_argument("--out", required=True, metavar="FILE.png", help="image (.png, .svg, .pdf) or .dot file")
+    drawing.add_argument("--block", metavar="LAYER", help="draw this layer of the model (e.g. inception_3a) inside")
+    drawing.add_argument("--expand", action="store_true", help="draw nested models expanded")
+    drawing.set_defaults(run=_diagram)
     predicting = commands.add_parser("predict", help="classify image files")
     from keras_cnns.predict import add_arguments
 
@@ -81,7 +116,11 @@ def main(argv=None):
 
         return tune(argv[1:], prog="python -m keras_cnns tune")
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, ImportError) as error:  # bad input or a missing extra: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -29,17 +29,24 @@ def test_every_model_has_reference_numbers():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_parameters_and_multiply_adds_at_default_size(name):
+def test_parameters_multiply_adds_and_depth_at_default_size(name):
     info = keras_cnns.model_info(name)
     model = keras_cnns.create_model(name)
     channels = reference.CHANNELS.get(name, 3)
+    assert info.channels == channels
     assert model.input_shape == (None, info.default_size, info.default_size, channels)
     assert model.output_shape == (None, reference.NUM_CLASSES.get(name, 1000))
     assert _trainable(model) == reference.PARAMS[name] == info.params
     assert model.count_params() == reference.TOTAL.get(name, reference.PARAMS[name])
-    macs = keras_cnns.count_macs(model) / 1e9
-    assert _same_at_published_precision(macs, reference.MACS[name]), macs
+    report = keras_cnns.model_report(model)  # python -m keras_cnns report's numbers
+    assert report.trainable_params == reference.PARAMS[name]
+    assert report.trainable_params + report.non_trainable_params == model.count_params()
+    assert sum(row.params for row in report.rows) == model.count_params()
+    assert sum(row.macs for row in report.rows) == report.macs
+    assert _same_at_published_precision(report.macs / 1e9, reference.MACS[name]), report.macs
     assert info.macs == float(reference.MACS[name])
+    assert abs(report.macs / 1e9 - info.macs) <= 0.01 * info.macs
+    assert report.depth == info.depth == reference.DEPTH.get(name, info.depth)
 
 
 @pytest.mark.parametrize("name", sorted(reference.resnet.MACS_V1_5))

@@ -32,6 +32,11 @@ def test_metadata_is_complete(name):
     assert 0 < info.min_size <= info.default_size
     assert info.builder.__doc__, f"{name} has no docstring"
     assert getattr(keras_cnns, name) is info.builder  # `from keras_cnns import <name>` works
+    error = info.imagenet_error
+    if error is not None:  # a paper's figure: a percentage, its protocol and where it is
+        assert error.top1 is not None or error.top5 is not None
+        assert all(e is None or 0 < e < 100 for e in (error.top1, error.top5))
+        assert error.protocol and error.source
 
 
 def test_registering_a_name_twice_raises():
@@ -40,7 +45,7 @@ def test_registering_a_name_twice_raises():
 
     with pytest.raises(ValueError, match=r"already registered. Received: name='resnet50'"):
         registry.register_model(
-            paper="x", year=2015, url="https://x", default_size=224, min_size=32, params=1, macs=1.0
+            paper="x", year=2015, url="https://x", default_size=224, min_size=32, params=1, macs=1.0, depth=1
         )(resnet50)
     assert keras_cnns.model_info("resnet50").builder is keras_cnns.resnet50
 

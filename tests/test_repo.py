@@ -19,7 +19,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_model_table_is_generated_from_the_registry():
-    from keras_cnns.__main__ import markdown_table
+    from keras_cnns.compare import markdown_table
 
     readme = (ROOT / "README.md").read_text().splitlines()
     start = readme.index(markdown_table()[0])  # the table's header line
@@ -28,5 +28,5 @@ def test_readme_model_table_is_generated_from_the_registry():
         if not line.startswith("|"):
             break
         rows.append(line)
-    assert rows == markdown_table()[2:], "regenerate with: python -m keras_cnns list --format markdown"
+    assert rows == markdown_table()[2:], "regenerate with: python -m keras_cnns compare"
     assert len(rows) == len(keras_cnns.list_models())

@@ -12,7 +12,7 @@ import collections
 from keras_cnns.layers import ConvBNAct, LocalResponseNormalization, PaddedMaxPool2D
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import register_model
+from keras_cnns.models.registry import PaperError, register_model
 
 Conv = collections.namedtuple("Conv", "filters kernel stride padding groups then")
 
@@ -114,6 +114,8 @@ def AlexNet(
 
 
 @register_model(
+    depth=8,
+    imagenet_error=PaperError(40.7, 18.2, "10 crops", "Table 2 (1 CNN)"),
     paper="Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012",
     year=2012,
     url="https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks",
@@ -134,6 +136,8 @@ def alexnet(*, convs=ALEXNET_CONVS, name="alexnet", **kwargs):
 
 
 @register_model(
+    depth=8,
+    imagenet_error=PaperError(43.478, 20.934, "1 crop", "torchvision's weights (the paper reports no ImageNet error)"),
     paper="Krizhevsky. One weird trick for parallelizing convolutional neural networks. arXiv 2014",
     year=2014,
     url="https://arxiv.org/abs/1404.5997",
@@ -154,6 +158,8 @@ def alexnet_owt(*, convs=ALEXNET_OWT_CONVS, name="alexnet_owt", **kwargs):
 
 
 @register_model(
+    depth=8,
+    imagenet_error=PaperError(38.4, 16.5, "1 model", "Table 2"),
     paper="Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV 2014",
     year=2013,
     url="https://arxiv.org/abs/1311.2901",

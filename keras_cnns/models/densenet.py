@@ -11,7 +11,7 @@ batch norm and ReLU ``bn`` and ``relu``.
 from keras_cnns.layers import ConvBNAct, DenseBlock, PaddedMaxPool2D, TransitionBlock
 from keras_cnns.layers._base import check_choice, make_activation, make_norm, positive_int
 from keras_cnns.models._builder import build_model
-from keras_cnns.models.registry import IMAGENET_RGB, register_model
+from keras_cnns.models.registry import IMAGENET_RGB, PaperError, register_model
 
 #: Dense layers per block, Table 1 of the paper.
 BLOCK_SIZES = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32), 264: (6, 12, 64, 48)}
@@ -143,25 +143,39 @@ def _meta(params, macs, extra=""):
     )
 
 
-@register_model(**_meta(7_978_856, 2.834), keras_application="DenseNet121")
+@register_model(
+    **_meta(7_978_856, 2.834), keras_application="DenseNet121",
+    depth=121,
+    imagenet_error=PaperError(25.02, 7.71, "1 crop", "Table 3"),
+)
 def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
     """DenseNet-121 (DenseNet-BC, k=32, blocks 6-12-24-16)."""
     return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
 
 
-@register_model(**_meta(14_149_480, 3.360), keras_application="DenseNet169")
+@register_model(
+    **_meta(14_149_480, 3.360), keras_application="DenseNet169",
+    depth=169,
+    imagenet_error=PaperError(23.80, 6.85, "1 crop", "Table 3"),
+)
 def densenet169(*, block_sizes=BLOCK_SIZES[169], name="densenet169", **kwargs):
     """DenseNet-169 (DenseNet-BC, k=32, blocks 6-12-32-32)."""
     return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
 
 
-@register_model(**_meta(20_013_928, 4.291), keras_application="DenseNet201")
+@register_model(
+    **_meta(20_013_928, 4.291), keras_application="DenseNet201",
+    depth=201,
+    imagenet_error=PaperError(22.58, 6.34, "1 crop", "Table 3"),
+)
 def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
     """DenseNet-201 (DenseNet-BC, k=32, blocks 6-12-48-32)."""
     return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
 
 
 @register_model(
+    depth=265,
+    imagenet_error=PaperError(22.15, 6.12, "1 crop", "Table 3"),
     **_meta(
         33_337_704,
         5.752,

@@ -27,7 +27,7 @@ from keras_cnns.layers._base import scaled_width
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_CAFFE, Preprocessing, register_model
+from keras_cnns.models.registry import IMAGENET_CAFFE, Preprocessing, PaperError, register_model
 
 #: One Inception module: name, the six widths, pooling branch type, stride.
 Module = collections.namedtuple("Module", "name widths pool strides", defaults=("max", 1))
@@ -219,6 +219,8 @@ def GoogLeNet(
 
 
 @register_model(
+    depth=22,
+    imagenet_error=PaperError(None, 10.07, "1 crop", "Table 3 (1 model)"),
     paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
     "Going Deeper with Convolutions. CVPR 2015",
     year=2014,
@@ -256,6 +258,8 @@ def googlenet(*, aux_logits=False, name="googlenet", **kwargs):
 
 
 @register_model(
+    depth=34,
+    imagenet_error=PaperError(25.2, 7.82, "1 crop", "Table 2"),
     paper="Ioffe, Szegedy. Batch Normalization: Accelerating Deep Network Training by "
     "Reducing Internal Covariate Shift. ICML 2015",
     year=2015,

@@ -27,7 +27,7 @@ from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.inception_v4 import PAPER
-from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
+from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
 
 SPECS = {
     # Figs. 14 (stem), 10 (A), 7 (Reduction-A), 11 (B), 12 (Reduction-B), 13 (C), 15.
@@ -189,6 +189,8 @@ def InceptionResNet(
 
 
 @register_model(
+    depth=93,
+    imagenet_error=PaperError(21.3, 5.5, "1 crop", "Table 2"),
     **PAPER,
     default_size=299,
     min_size=MIN_SIZE,
@@ -213,6 +215,8 @@ def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
 
 
 @register_model(
+    depth=176,
+    imagenet_error=PaperError(19.9, 4.9, "1 crop", "Table 2"),
     **PAPER,
     default_size=299,
     min_size=MIN_SIZE,

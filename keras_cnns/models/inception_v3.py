@@ -24,7 +24,7 @@ from keras_cnns.layers._base import scaled_width
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
+from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
 
 Conv = collections.namedtuple("Conv", "name filters kernel stride padding")
 Pool = collections.namedtuple("Pool", "name")
@@ -180,6 +180,8 @@ def InceptionV3(
 
 
 @register_model(
+    depth=48,
+    imagenet_error=PaperError(21.2, 5.6, "1 crop", "Abstract, Table 3"),
     paper=(
         "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception Architecture "
         "for Computer Vision. CVPR 2016"

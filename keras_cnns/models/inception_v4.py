@@ -12,7 +12,7 @@ from keras_cnns.layers import InceptionV4A, InceptionV4B, InceptionV4C, Inceptio
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
+from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
 
 #: The paper, shared with the Inception-ResNet models.
 PAPER = dict(
@@ -115,6 +115,8 @@ def InceptionV4(
 
 
 @register_model(
+    depth=76,
+    imagenet_error=PaperError(20.0, 5.0, "1 crop", "Table 2"),
     **PAPER,
     default_size=299,
     min_size=MIN_SIZE,

@@ -99,6 +99,8 @@ def LeNet(
 
 
 @register_model(
+    depth=5,
+    channels=1,
     paper="LeCun, Bottou, Bengio, Haffner. Gradient-Based Learning Applied to Document Recognition. Proc. IEEE 1998",
     year=1998,
     url="https://doi.org/10.1109/5.726791",

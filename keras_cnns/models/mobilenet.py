@@ -17,7 +17,7 @@ import numbers
 
 from keras_cnns.layers import ConvBNAct, DepthwiseSeparableBlock, InvertedResidualBlock
 from keras_cnns.models._builder import build_model
-from keras_cnns.models.registry import IMAGENET_INCEPTION, register_model
+from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
 
 #: MobileNet v1, Table 1 of the paper: (pointwise filters, depthwise stride) per block.
 V1_BLOCKS = (
@@ -202,6 +202,8 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
 
 
 @register_model(
+    depth=28,
+    imagenet_error=PaperError(29.4, None, "1 crop", "Table 8"),
     paper=(
         "Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam. MobileNets: "
         "Efficient Convolutional Neural Networks for Mobile Vision Applications. arXiv 2017"
@@ -232,6 +234,8 @@ def mobilenet(*, name="mobilenet", **kwargs):
 
 
 @register_model(
+    depth=53,
+    imagenet_error=PaperError(28.0, None, "1 crop", "Table 4"),
     paper=(
         "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and "
         "Linear Bottlenecks. CVPR 2018"

@@ -21,7 +21,7 @@ from keras_cnns.layers import ConvBNAct, MLPConvBlock, PaddedMaxPool2D
 from keras_cnns.layers._base import make_activation
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_CAFFE, register_model
+from keras_cnns.models.registry import IMAGENET_CAFFE, PaperError, register_model
 
 #: One mlpconv layer: widths (k x k first, then the 1x1s), kernel, stride, padding.
 MLPConv = collections.namedtuple("MLPConv", "filters kernel stride padding")
@@ -110,6 +110,8 @@ def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=224, name="nin", **kwa
 
 
 @register_model(
+    depth=12,
+    imagenet_error=PaperError(40.64, None, "1 crop", "the authors' Caffe Model Zoo model (the paper reports no ImageNet error)"),
     paper="Lin, Chen, Yan. Network In Network. ICLR 2014",
     year=2013,
     url="https://arxiv.org/abs/1312.4400",

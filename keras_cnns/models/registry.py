@@ -35,6 +35,28 @@ IMAGENET_INCEPTION = Preprocessing(mean=(127.5, 127.5, 127.5), std=(127.5, 127.5
 
 
 @dataclasses.dataclass(frozen=True)
+class PaperError:
+    """The ImageNet error a model's paper reports, in %.
+
+    ILSVRC-2012 validation unless ``protocol`` says otherwise. Papers evaluate in
+    different ways (one center crop, 10 crops, dense multi-scale), so only errors of the
+    same protocol compare.
+
+    Attributes:
+        top1: top-1 error, or None where the paper gives none.
+        top5: top-5 error, or None.
+        protocol: how it was evaluated: "1 crop", "10 crops", "dense, 1 scale", ...
+        source: where the figure is ("Table 3"); for a figure not from the paper, who
+            published it.
+    """
+
+    top1: object
+    top5: object
+    protocol: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelInfo:
     """Metadata of one registered variant.
 
@@ -49,6 +71,10 @@ class ModelInfo:
         params: trainable parameters at the default input and number of classes
             (1000 for the ImageNet models; 10 for LeNet-5).
         macs: forward multiply-adds in G at the default input (Conv2D and Dense).
+        depth: weight layers (convolutions and dense layers) on the longest path from
+            input to output, as the papers count (VGG-16: 16; ResNet-50: 50).
+        imagenet_error: the ``PaperError`` its paper reports, or None (no ImageNet result).
+        channels: input channels of the default input (3; LeNet-5: 1).
         preprocessing: a ``Preprocessing``.
         deviations: any deliberate difference from the paper, in words ("" if none).
         feature_layers: names of the layers that end each stage, shallow to deep.
@@ -67,6 +93,9 @@ class ModelInfo:
     min_size: int
     params: int
     macs: float
+    depth: int
+    imagenet_error: object
+    channels: int
     preprocessing: Preprocessing
     deviations: str
     feature_layers: tuple
@@ -107,6 +136,9 @@ def register_model(
     min_size,
     params,
     macs,
+    depth,
+    imagenet_error=None,
+    channels=3,
     preprocessing=IMAGENET_RGB,
     deviations="",
     feature_layers=(),
@@ -135,6 +167,9 @@ def register_model(
             min_size=min_size,
             params=params,
             macs=macs,
+            depth=depth,
+            imagenet_error=imagenet_error,
+            channels=channels,
             preprocessing=preprocessing,
             deviations=deviations,
             feature_layers=tuple(feature_layers),

@@ -7,7 +7,7 @@ after the paper's conv2_x ... conv5_x, the stem ``conv1`` and ``pool1``.
 
 from keras_cnns.layers import BasicBlock, BottleneckBlock, ConvBNAct, PaddedMaxPool2D
 from keras_cnns.models._builder import build_model
-from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_RGB, register_model
+from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_RGB, PaperError, register_model
 
 #: Blocks per stage, Table 1 of the ResNet paper.
 LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -124,37 +124,61 @@ def _resnext_meta(depth, params, macs):
     )
 
 
-@register_model(**_resnet_meta(18, 11_689_512, 1.814))
+@register_model(
+    **_resnet_meta(18, 11_689_512, 1.814),
+    depth=18,
+    imagenet_error=PaperError(27.88, None, "10 crops", "Table 2"),
+)
 def resnet18(*, layers=LAYERS[18], name="resnet18", **kwargs):
     """ResNet-18."""
     return ResNet(block="basic", layers=layers, name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(34, 21_797_672, 3.664))
+@register_model(
+    **_resnet_meta(34, 21_797_672, 3.664),
+    depth=34,
+    imagenet_error=PaperError(24.52, 7.46, "10 crops", "Table 3 (34 B)"),
+)
 def resnet34(*, layers=LAYERS[34], name="resnet34", **kwargs):
     """ResNet-34."""
     return ResNet(block="basic", layers=layers, name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE), keras_application="ResNet50")
+@register_model(
+    **_resnet_meta(50, 25_557_032, 3.858, IMAGENET_CAFFE), keras_application="ResNet50",
+    depth=50,
+    imagenet_error=PaperError(22.85, 6.71, "10 crops", "Table 3"),
+)
 def resnet50(*, layers=LAYERS[50], name="resnet50", **kwargs):
     """ResNet-50 (v1; ``stride_in_3x3=True`` for v1.5)."""
     return ResNet(block="bottleneck", layers=layers, name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE), keras_application="ResNet101")
+@register_model(
+    **_resnet_meta(101, 44_549_160, 7.570, IMAGENET_CAFFE), keras_application="ResNet101",
+    depth=101,
+    imagenet_error=PaperError(21.75, 6.05, "10 crops", "Table 3"),
+)
 def resnet101(*, layers=LAYERS[101], name="resnet101", **kwargs):
     """ResNet-101 (v1; ``stride_in_3x3=True`` for v1.5)."""
     return ResNet(block="bottleneck", layers=layers, name=name, **kwargs)
 
 
-@register_model(**_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE), keras_application="ResNet152")
+@register_model(
+    **_resnet_meta(152, 60_192_808, 11.282, IMAGENET_CAFFE), keras_application="ResNet152",
+    depth=152,
+    imagenet_error=PaperError(21.43, 5.71, "10 crops", "Table 3"),
+)
 def resnet152(*, layers=LAYERS[152], name="resnet152", **kwargs):
     """ResNet-152 (v1; ``stride_in_3x3=True`` for v1.5)."""
     return ResNet(block="bottleneck", layers=layers, name=name, **kwargs)
 
 
-@register_model(**_resnext_meta(50, 25_028_904, 4.230))
+@register_model(
+    **_resnext_meta(50, 25_028_904, 4.230),
+    depth=50,
+    imagenet_error=PaperError(22.2, None, "1 crop", "Table 3"),
+)
 def resnext50_32x4d(*, layers=LAYERS[50], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
     """ResNeXt-50, 32 groups of width 4."""
     return ResNet(
@@ -163,7 +187,11 @@ def resnext50_32x4d(*, layers=LAYERS[50], groups=32, width_per_group=4, stride_i
     )
 
 
-@register_model(**_resnext_meta(101, 44_177_704, 7.970))
+@register_model(
+    **_resnext_meta(101, 44_177_704, 7.970),
+    depth=101,
+    imagenet_error=PaperError(21.2, None, "1 crop", "Table 3"),
+)
 def resnext101_32x4d(*, layers=LAYERS[101], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
     """ResNeXt-101, 32 groups of width 4."""
     return ResNet(
@@ -172,7 +200,10 @@ def resnext101_32x4d(*, layers=LAYERS[101], groups=32, width_per_group=4, stride
     )
 
 
-@register_model(**_resnext_meta(101, 88_791_336, 16.414))
+@register_model(
+    **_resnext_meta(101, 88_791_336, 16.414),
+    depth=101,
+)
 def resnext101_32x8d(*, layers=LAYERS[101], groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
     """ResNeXt-101, 32 groups of width 8."""
     return ResNet(

@@ -2,7 +2,7 @@
 
 from keras_cnns.layers import VGGStage
 from keras_cnns.models._builder import build_model
-from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_RGB, register_model
+from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_RGB, PaperError, register_model
 
 WIDTHS = (64, 128, 256, 512, 512)
 #: Convolutions per stage, Table 1 of the paper.
@@ -78,49 +78,77 @@ def _meta(params, macs, bn=False, preprocessing=IMAGENET_RGB):
     )
 
 
-@register_model(**_meta(132_863_336, 7.609))
+@register_model(
+    **_meta(132_863_336, 7.609),
+    depth=11,
+    imagenet_error=PaperError(29.6, 10.4, "dense, 1 scale (S=Q=256)", "Table 3"),
+)
 def vgg11(*, name="vgg11", **kwargs):
     """VGG-11 (configuration A)."""
     return VGG(config="A", name=name, **kwargs)
 
 
-@register_model(**_meta(133_047_848, 11.308))
+@register_model(
+    **_meta(133_047_848, 11.308),
+    depth=13,
+    imagenet_error=PaperError(28.7, 9.9, "dense, 1 scale (S=Q=256)", "Table 3"),
+)
 def vgg13(*, name="vgg13", **kwargs):
     """VGG-13 (configuration B)."""
     return VGG(config="B", name=name, **kwargs)
 
 
-@register_model(**_meta(138_357_544, 15.470, preprocessing=IMAGENET_CAFFE), keras_application="VGG16")
+@register_model(
+    **_meta(138_357_544, 15.470, preprocessing=IMAGENET_CAFFE), keras_application="VGG16",
+    depth=16,
+    imagenet_error=PaperError(27.0, 8.8, "dense, 1 scale (S=Q=256)", "Table 3"),
+)
 def vgg16(*, name="vgg16", **kwargs):
     """VGG-16 (configuration D)."""
     return VGG(config="D", name=name, **kwargs)
 
 
-@register_model(**_meta(143_667_240, 19.632, preprocessing=IMAGENET_CAFFE), keras_application="VGG19")
+@register_model(
+    **_meta(143_667_240, 19.632, preprocessing=IMAGENET_CAFFE), keras_application="VGG19",
+    depth=19,
+    imagenet_error=PaperError(27.3, 9.0, "dense, 1 scale (S=Q=256)", "Table 3"),
+)
 def vgg19(*, name="vgg19", **kwargs):
     """VGG-19 (configuration E)."""
     return VGG(config="E", name=name, **kwargs)
 
 
-@register_model(**_meta(132_868_840, 7.609, bn=True))
+@register_model(
+    **_meta(132_868_840, 7.609, bn=True),
+    depth=11,
+)
 def vgg11_bn(*, name="vgg11_bn", **kwargs):
     """VGG-11 with batch normalization."""
     return VGG(config="A", norm="batch", name=name, **kwargs)
 
 
-@register_model(**_meta(133_053_736, 11.308, bn=True))
+@register_model(
+    **_meta(133_053_736, 11.308, bn=True),
+    depth=13,
+)
 def vgg13_bn(*, name="vgg13_bn", **kwargs):
     """VGG-13 with batch normalization."""
     return VGG(config="B", norm="batch", name=name, **kwargs)
 
 
-@register_model(**_meta(138_365_992, 15.470, bn=True))
+@register_model(
+    **_meta(138_365_992, 15.470, bn=True),
+    depth=16,
+)
 def vgg16_bn(*, name="vgg16_bn", **kwargs):
     """VGG-16 with batch normalization."""
     return VGG(config="D", norm="batch", name=name, **kwargs)
 
 
-@register_model(**_meta(143_678_248, 19.632, bn=True))
+@register_model(
+    **_meta(143_678_248, 19.632, bn=True),
+    depth=19,
+)
 def vgg19_bn(*, name="vgg19_bn", **kwargs):
     """VGG-19 with batch normalization."""
     return VGG(config="E", norm="batch", name=name, **kwargs)

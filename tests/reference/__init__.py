@@ -16,7 +16,8 @@ Each family module defines, for its registered models:
   ``{class name: [(factory, input shape, output shape, trainable params), ...]}``, the
   parameter counts worked out by hand), ``CHANNELS`` and ``NUM_CLASSES`` (a model's
   default input channels and classes where they are not 3 and 1000, as LeNet-5's 1 and
-  10; PARAMS and MACS are then at those defaults).
+  10; PARAMS and MACS are then at those defaults), ``DEPTH`` (weight layers on the
+  longest path, where the paper states it).
 
 Add a module for a new family; nothing else needs to change.
 """
@@ -24,11 +25,11 @@ Add a module for a new family; nothing else needs to change.
 import importlib
 import pkgutil
 
-PARAMS, MACS, FEATURES, TOTAL, MIN_SIZE, SPATIAL, BLOCKS, CHANNELS, NUM_CLASSES = {}, {}, {}, {}, {}, {}, {}, {}, {}
+PARAMS, MACS, FEATURES, TOTAL, MIN_SIZE, SPATIAL, BLOCKS, CHANNELS, NUM_CLASSES, DEPTH = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
 
 for _info in pkgutil.iter_modules(__path__):
     _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _table in ("PARAMS", "MACS", "FEATURES", "TOTAL", "MIN_SIZE", "SPATIAL", "BLOCKS", "CHANNELS", "NUM_CLASSES"):
+    for _table in ("PARAMS", "MACS", "FEATURES", "TOTAL", "MIN_SIZE", "SPATIAL", "BLOCKS", "CHANNELS", "NUM_CLASSES", "DEPTH"):
         _merged = globals()[_table]
         _own = getattr(_module, _table, {})
         assert not set(_own) & set(_merged), f"{_info.name}.{_table} repeats {set(_own) & set(_merged)}"

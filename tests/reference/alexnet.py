@@ -14,3 +14,7 @@ SPATIAL = {
     "alexnet": {"conv1": 55, "pool1": 27, "conv2": 27, "pool2": 13, "conv3": 13, "conv4": 13, "conv5": 13, "pool5": 6},
     "zfnet": {"conv1": 110, "pool1": 55, "conv2": 26, "pool2": 13, "conv3": 13, "conv4": 13, "conv5": 13, "pool5": 6},
 }
+
+#: Depth, as the papers count it (weight layers): AlexNet "contains eight learned layers"
+#: (Section 3); ZFNet keeps that count (Fig. 3: 5 conv + 3 fully connected).
+DEPTH = {"alexnet": 8, "alexnet_owt": 8, "zfnet": 8}

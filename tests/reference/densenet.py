@@ -61,3 +61,7 @@ BLOCKS = {
         (lambda: blocks.TransitionBlock(1.0), (2, 8, 8, 6), (2, 4, 4, 6), 48),
     ],
 }
+
+#: Depth: the names count convolutions and the classifier (Table 1). Table 1's DenseNet-264
+#: blocks (6-12-64-48) counted that way make 265, as the registry's deviations say.
+DEPTH = {"densenet121": 121, "densenet169": 169, "densenet201": 201, "densenet264": 265}

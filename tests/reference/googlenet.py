@@ -70,3 +70,6 @@ BLOCKS = {
         ),
     ],
 }
+
+#: Depth: "The network is 22 layers deep when counting only layers with parameters" (Section 5).
+DEPTH = {"googlenet": 22}

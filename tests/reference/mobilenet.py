@@ -61,3 +61,7 @@ BLOCKS = {
         (lambda: blocks.InvertedResidualBlock(16, strides=2, expansion=1), (2, 7, 7, 8), (2, 4, 4, 16), 248),
     ],
 }
+
+#: Depth: "Counting depthwise and pointwise convolutions as separate layers, MobileNet has
+#: 28 layers" (MobileNet, Section 3.2); MobileNetV2 is 53 deep (Keras' and MATLAB's docs).
+DEPTH = {"mobilenet": 28, "mobilenet_v2": 53}

@@ -59,3 +59,8 @@ BLOCKS = {
         (lambda: blocks.BottleneckBlock(4, strides=2, stride_in_3x3=True), (2, 7, 7, 16), (2, 4, 4, 16), 64 + 144 + 64 + 256 + 2 * (4 + 4 + 16 + 16)),
     ],
 }
+
+#: Depth: the names count the weight layers on the main path (ResNet Table 1; ResNeXt
+#: Table 1 keeps ResNet's depths).
+DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152,
+         "resnext50_32x4d": 50, "resnext101_32x4d": 101, "resnext101_32x8d": 101}

@@ -22,3 +22,6 @@ BLOCKS = {
     # (27*8 + 8) + (72*8 + 8)
     "VGGStage": [(lambda: blocks.VGGStage(8, 2), (2, 8, 8, 3), (2, 4, 4, 8), 808)],
 }
+
+#: Depth: the configurations' "weight layers" (Table 1: 11, 13, 16, 19); batch norm adds none.
+DEPTH = {f"vgg{n}{bn}": n for n in (11, 13, 16, 19) for bn in ("", "_bn")}

@@ -1,0 +1,122 @@
+"""The architecture comparison: every registered model in one table, and error against cost.
+
+``python -m keras_cnns compare [--format markdown|csv] [--plot FILE.png]`` prints, for each
+registered model, its year, depth, parameters and multiply-adds at its default input and
+the ImageNet error its paper reports with the protocol behind it; ``--plot`` draws the
+error against the multiply-adds with the marker area showing the parameters. The
+README's model table is this command's Markdown.
+
+Everything comes from the registry's metadata (``model_info``), whose parameters,
+multiply-adds and depth the tests check against the built models
+(``keras_cnns.model_report``).
+"""
+
+import csv
+import io
+
+from keras_cnns.models.registry import list_models, model_info
+
+FORMATS = ("markdown", "csv")
+#: The protocols that evaluate one view of each image; the others average several.
+SINGLE_VIEW = ("1 crop",)
+
+_CSV_COLUMNS = (
+    "model", "family", "year", "paper", "url", "depth", "default_size", "min_size", "params", "gmacs",
+    "top1_error", "top5_error", "protocol", "source", "keras_application",
+)
+
+
+def comparison(pattern=None):
+    """One dict per registered model (``pattern``: an fnmatch filter), in registry order."""
+    rows = []
+    for name in list_models(pattern):
+        info = model_info(name)
+        error = info.imagenet_error
+        rows.append({
+            "model": name,
+            "family": info.family,
+            "year": info.year,
+            "paper": info.paper,
+            "url": info.url,
+            "depth": info.depth,
+            "default_size": info.default_size,
+            "min_size": info.min_size,
+            "params": info.params,
+            "gmacs": info.macs,
+            "top1_error": error.top1 if error else None,
+            "top5_error": error.top5 if error else None,
+            "protocol": error.protocol if error else "",
+            "source": error.source if error else "",
+            "keras_application": info.keras_application,
+        })
+    return rows
+
+
+def _error(value):
+    return "–" if value is None else f"{value:g}"
+
+
+def markdown_table(pattern=None):
+    """The comparison as Markdown lines: the README's model table."""
+    lines = [
+        "| model | paper | year | depth | input (min) | trainable params | GMACs | ImageNet top-1 / top-5 error (%) | protocol, source | ImageNet weights |",
+        "|---|---|---:|---:|---|---:|---:|---|---|---|",
+    ]
+    for row in comparison(pattern):
+        authors = row["paper"].split(". ")[0]
+        error = f"{_error(row['top1_error'])} / {_error(row['top5_error'])}" if row["protocol"] else "–"
+        protocol = f"{row['protocol']}, {row['source']}" if row["protocol"] else ""
+        weights = f"keras.applications.{row['keras_application']}" if row["keras_application"] else ""
+        lines.append(
+            f"| `{row['model']}` | [{authors}]({row['url']}) | {row['year']} | {row['depth']} | "
+            f"{row['default_size']} ({row['min_size']}) | {row['params']:,} | {row['gmacs']:g} | "
+            f"{error} | {protocol} | {weights} |"
+        )
+    return lines
+
+
+def format_comparison(pattern=None, format="markdown"):
+    """The comparison as Markdown (the README's table) or CSV (every field)."""
+    if format not in FORMATS:
+        raise ValueError(f"`format` must be one of {FORMATS}. Received: format={format!r}")
+    if format == "markdown":
+        return "\n".join(markdown_table(pattern))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(comparison(pattern))
+    return out.getvalue().rstrip("\n")
+
+
+def plot_comparison(path, pattern=None):
+    """Draws top-1 and top-5 error against GMACs (log scale), one marker per model with a
+    paper error, its area proportional to the parameters; circles for one-crop errors,
+    squares for multi-crop or dense evaluation. Writes ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = comparison(pattern)
+    families = sorted({row["family"] for row in rows})
+    colors = {family: plt.get_cmap("tab10")(i % 10) for i, family in enumerate(families)}
+    figure, axes = plt.subplots(1, 2, figsize=(15, 6.5))
+    for axis, key, title in ((axes[0], "top1_error", "top-1"), (axes[1], "top5_error", "top-5")):
+        for row in rows:
+            if row[key] is None:
+                continue
+            single = row["protocol"] in SINGLE_VIEW
+            axis.scatter(row["gmacs"], row[key], s=max(row["params"] / 4e5, 8), marker="o" if single else "s",
+                         color=colors[row["family"]], alpha=0.55, edgecolors="black", linewidths=0.5)
+            axis.annotate(row["model"], (row["gmacs"], row[key]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        axis.set_xscale("log")
+        axis.set_xlabel("multiply-adds at the default input (G, log scale)")
+        axis.set_ylabel(f"ImageNet {title} error reported by the paper (%)")
+        axis.set_title(f"{title} error: circles one crop, squares multi-crop or dense; area: parameters")
+        axis.grid(True, which="both", alpha=0.3)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colors[f], label=f) for f in families]
+    figure.legend(handles=handles, loc="lower center", ncol=len(families), fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
