@@ -234,10 +234,14 @@ class _Graph:
         self.order = {op.name: i for i, op in enumerate(self.ops)}
         self.paths = _scope_paths(model, self.graph)
         self.state = _propagate(self.graph)
+        self._groups = {}  # layer path -> the ops created inside it, in graph order
+        for op in self.ops:
+            path = self.paths[op.name]
+            for n in range(1, len(path) + 1):
+                self._groups.setdefault(tuple(id(layer) for layer in path[:n]), []).append(op)
 
     def ops_of(self, path):
-        n = len(path)
-        return [op for op in self.ops if self.paths[op.name][:n] == path]
+        return self._groups.get(tuple(id(layer) for layer in path), [])
 
     def output(self, ops):
         """The last activation an op group produces (the layer's output)."""
@@ -315,7 +319,7 @@ def model_report(model, input_shape=None, expand=0):
 
     >>> import keras_cnns
     >>> report = model_report(keras_cnns.create_model("alexnet"))
-    >>> [row.output_shape for row in report.rows if row.type == "MaxPooling2D"]
+    >>> [row.output_shape for row in report.rows if row.layer.startswith("pool")]
     ['27x27x96', '13x13x256', '6x6x256']
     >>> report.depth, report.receptive_field
     (8, '195')

@@ -96,6 +96,7 @@ def plot_comparison(path, pattern=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     rows = comparison(pattern)
     families = sorted({row["family"] for row in rows})
@@ -110,6 +111,9 @@ def plot_comparison(path, pattern=None):
                          color=colors[row["family"]], alpha=0.55, edgecolors="black", linewidths=0.5)
             axis.annotate(row["model"], (row["gmacs"], row[key]), fontsize=7, xytext=(4, 3), textcoords="offset points")
         axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.tick_params(axis="x", which="minor", labelsize=7)
         axis.set_xlabel("multiply-adds at the default input (G, log scale)")
         axis.set_ylabel(f"ImageNet {title} error reported by the paper (%)")
         axis.set_title(f"{title} error: circles one crop, squares multi-crop or dense; area: parameters")

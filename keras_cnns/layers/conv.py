@@ -88,6 +88,12 @@ class ConvBNAct(ChainBlock):
         self.kernel_initializer = kernel_initializer
 
         explicit = isinstance(self.padding, tuple)
+        conv_padding = "valid" if explicit else self.padding
+        if explicit and self.strides == (1, 1) and self.padding == tuple(((k - 1) // 2,) * 2 for k in self.kernel_size) \
+                and all(k % 2 for k in self.kernel_size):
+            # At stride 1 with an odd kernel, symmetric padding of (k - 1) / 2 is exactly
+            # "same": the convolution pads by itself, without a padded copy of its input.
+            explicit, conv_padding = False, "same"
         self.pad = (
             keras.layers.ZeroPadding2D(self.padding, dtype=self.dtype_policy, name="pad")
             if explicit and any(any(side) for side in self.padding)
@@ -97,7 +103,7 @@ class ConvBNAct(ChainBlock):
             filters,
             self.kernel_size,
             strides=self.strides,
-            padding="valid" if explicit else self.padding,
+            padding=conv_padding,
             groups=groups,
             use_bias=use_bias,
             kernel_initializer=kernel_initializer,
