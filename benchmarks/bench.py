@@ -206,7 +206,7 @@ def run(args):
                     rates = _subprocess({"speed": speeds})
                     for impl in impls:
                         row[impl] = {"error": rates["error"]} if "error" in rates else dict(rates[impl])
-                        key = (impl, dtype, xla, json.dumps(model_args if impl == "ours" else {}))
+                        key = (name, impl, dtype, xla, json.dumps(model_args if impl == "ours" else {}))
                         if key not in memories:  # keras.applications' model is the same for every variant
                             memories[key] = _subprocess({"memory": {**common, "impl": impl, "model_args": model_args}})
                         row[impl]["memory"] = memories[key].get("mib", float("nan"))

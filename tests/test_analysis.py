@@ -163,3 +163,5 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path):
     assert "| MobileNet |" in text  # measured against keras.applications, with ratios
     assert "failed" not in text
     assert "Machine: " in text and "TensorFlow 2.21" in text
+    rows = {line.split("|")[1].strip(" `"): line.split("|") for line in text.splitlines() if line.startswith("| `")}
+    assert rows["lenet5"][7] != rows["mobilenet"][7]  # each model's own peak memory
