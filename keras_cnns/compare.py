@@ -99,8 +99,8 @@ def plot_comparison(path, pattern=None):
     import matplotlib.ticker
 
     rows = comparison(pattern)
-    families = sorted({row["family"] for row in rows})
-    colors = {family: plt.get_cmap("tab10")(i % 10) for i, family in enumerate(families)}
+    families = sorted({row["family"] for row in rows if row["protocol"]})
+    colors = {family: plt.get_cmap("tab20")(i % 20) for i, family in enumerate(families)}
     figure, axes = plt.subplots(1, 2, figsize=(15, 6.5))
     for axis, key, title in ((axes[0], "top1_error", "top-1"), (axes[1], "top5_error", "top-5")):
         for row in rows:
