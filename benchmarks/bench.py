@@ -36,7 +36,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path[:0] = [HERE, os.path.join(HERE, "..")]  # data_pipeline.machine, then keras_cnns
 
 SECTION = "## Models: benchmarks/bench.py"
 #: Train target: training at least this fraction of the matmul peak (ResNet-50 at 224).
@@ -189,7 +189,10 @@ def run(args):
     names = _models(args.models)
     dtypes = _choices(args.dtypes, ["float32", "mixed_bfloat16", "mixed_float16"], "--dtypes")
     xlas = [value == "on" for value in _choices(args.xla, ["off", "on"], "--xla")]
-    peak = _subprocess({"peak": True})["gflops"]
+    measured = _subprocess({"peak": True})
+    if "gflops" not in measured:
+        raise SystemExit(f"error: the matrix-multiply measurement failed: {measured['error']}")
+    peak = measured["gflops"]
     print(f"float32 matmul peak: {peak:.0f} GFLOP/s", flush=True)
     rows, memories = [], {}
     for name in names:
@@ -317,7 +320,10 @@ def main(argv=None):
         if getattr(args, flag) < 1:
             raise SystemExit(f"error: --{flag.replace('_', '-')} must be at least 1. Received: {getattr(args, flag)}")
     args.argv = argv
-    run(args)
+    try:
+        run(args)
+    except ValueError as error:  # an unknown model name: one line, with the close matches
+        raise SystemExit(f"error: {error}") from None
     return 0
 
 

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import pathlib
+import runpy
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,11 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path):
     assert "Machine: " in text and "TensorFlow 2.21" in text
     rows = {line.split("|")[1].strip(" `"): line.split("|") for line in text.splitlines() if line.startswith("| `")}
     assert rows["lenet5"][7] != rows["mobilenet"][7]  # each model's own peak memory
+
+
+def test_benchmark_rejects_bad_options_in_one_line():
+    bench = runpy.run_path(str(ROOT / "benchmarks" / "bench.py"))["main"]
+    with pytest.raises(SystemExit, match=r"Did you mean: resnet50.*Received: name='resnet5'"):
+        bench(["--models", "resnet5", "--results", "-"])
+    with pytest.raises(SystemExit, match=r"--xla takes a comma-separated list of \['off', 'on'\]. Received: --xla=maybe"):
+        bench(["--models", "lenet5", "--xla", "maybe", "--results", "-"])
