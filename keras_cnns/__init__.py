@@ -16,6 +16,7 @@ from keras_cnns.applications import from_keras_applications
 from keras_cnns.imagenet import decode_predictions, preprocess_input
 from keras_cnns.models import *  # noqa: F401,F403
 from keras_cnns.models import create_model, list_models, model_info, register_model
+from keras_cnns.torchvision import from_torchvision, from_torchvision_state_dict
 from keras_cnns.training import schedules as _schedules  # noqa: F401  (registers WarmupSchedule for load_model)
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "decode_predictions",
     "format_report",
     "from_keras_applications",
+    "from_torchvision",
+    "from_torchvision_state_dict",
     "layers",
     "list_models",
     "model_info",

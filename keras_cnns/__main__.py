@@ -1,6 +1,7 @@
 """The command line.
 
-``python -m keras_cnns list [PATTERN] [--pretrained]``: the registered models.
+``python -m keras_cnns list [PATTERN] [--pretrained [imagenet|torchvision]]``: the
+registered models, with the ImageNet weights each loads.
 ``python -m keras_cnns report NAME [--input-size S] [--expand [N]] [--format text|markdown|csv|json]``:
 a model's layer table and totals (``keras_cnns.analysis``).
 ``python -m keras_cnns compare [--format markdown|csv] [--plot FILE.png]``: every registered
@@ -25,11 +26,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _list(args):
     from keras_cnns import list_models, model_info
 
-    infos = [model_info(name) for name in list_models(args.pattern, pretrained=args.pretrained)]
+    sources = ("imagenet", "torchvision")
+    loads = {source: set(list_models(args.pattern, pretrained=source)) for source in sources}
+    names = list_models(args.pattern)
+    if args.pretrained == "any":
+        names = [name for name in names if any(name in loads[source] for source in sources)]
+    elif args.pretrained:
+        names = [name for name in names if name in loads[args.pretrained]]
     print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}  weights")
-    for info in infos:
-        weights = "imagenet" if info.keras_application else ""
-        print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}  {weights}")
+    for info in map(model_info, names):
+        weights = " ".join(source for source in sources if info.name in loads[source])
+        print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}  {weights}".rstrip())
     return 0
 
 
@@ -77,7 +84,13 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the registered models")
     listing.add_argument("pattern", nargs="?", default=None, help='fnmatch pattern, e.g. "resnet*"')
-    listing.add_argument("--pretrained", action="store_true", help="only the models with ImageNet weights")
+    listing.add_argument(
+        "--pretrained",
+        nargs="?",
+        const="any",
+        choices=("any", "imagenet", "torchvision"),
+        help='only the models with ImageNet weights: keras.applications\' ("imagenet"), torchvision\'s, or either',
+    )
     listing.set_defaults(run=_list)
     reporting = commands.add_parser("report", help="a model's layer table: shapes, parameters, multiply-adds")
     reporting.add_argument("name", help="registered model name")

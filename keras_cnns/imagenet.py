@@ -31,11 +31,28 @@ def imagenet_classes():
     return tuple(tuple(line.split(" ", 1)) for line in text.splitlines())
 
 
-def preprocess_input(name, images):
+def preprocessing(name, weights=None):
+    """The ``Preprocessing`` of variant ``name``: the registered one (that of its
+    keras.applications weights, where it has them), or with ``weights="torchvision"``
+    torchvision's (``keras_cnns.torchvision.preprocessing``)."""
+    if weights == "torchvision":
+        from keras_cnns.torchvision import preprocessing as torchvision_preprocessing
+
+        model_info(name)  # unknown names fail here first
+        return torchvision_preprocessing(name)
+    if weights not in (None, "imagenet"):
+        raise ValueError(
+            f"Expected `weights` to be None, 'imagenet' or 'torchvision'. Received: weights={weights!r}"
+        )
+    return model_info(name).preprocessing
+
+
+def preprocess_input(name, images, weights=None):
     """Prepares images in 0-255 pixel values for variant ``name``.
 
     ``x = (pixels[..., channel_order] - mean) / std`` with the variant's registered
-    ``Preprocessing``. Resizing and cropping are not done here (see
+    ``Preprocessing``, or with ``weights="torchvision"`` the one of torchvision's weights
+    (RGB, ImageNet mean and std). Resizing and cropping are not done here (see
     ``keras_cnns.predict.load_image``).
 
     Args:
@@ -43,6 +60,7 @@ def preprocess_input(name, images):
         images: a NumPy array, list or tensor of shape ``(..., height, width, channels)``
             in 0-255, channels in RGB order; the channel count must be the one the
             preprocessing is for (3, or 1 for LeNet-5).
+        weights: None or "imagenet" (the registered preprocessing), or "torchvision".
 
     Returns:
         float32 images, a NumPy array for NumPy or list input, else a tensor. The input
@@ -55,8 +73,10 @@ def preprocess_input(name, images):
     array([1., 1., 1.], dtype=float32)
     >>> preprocess_input("resnet50", np.array([[[[0.0, 0.0, 255.0]]]]))[0, 0, 0]  # RGB in, BGR out
     array([ 151.061, -116.779, -123.68 ], dtype=float32)
+    >>> preprocess_input("resnet50", np.full((1, 1, 1, 3), 255.0), weights="torchvision")[0, 0, 0]
+    array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
-    prep = model_info(name).preprocessing
+    prep = preprocessing(name, weights)
     shape = tuple(images.shape if hasattr(images, "shape") else np.shape(images))
     if shape[-1] != len(prep.mean):
         raise ValueError(

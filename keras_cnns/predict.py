@@ -5,8 +5,9 @@
     python -m keras_cnns predict --arch resnet50 --weights imagenet cat.jpg dog.png
 
 prints, for each file, the top-5 classes with their probabilities. ``--weights`` is
-"imagenet", a ``.weights.h5`` file saved from a keras_cnns model (``--num-classes`` and
-``--labels`` describe its classes), or a keras.applications ``.h5`` file. A file that
+"imagenet" (keras.applications' weights), "torchvision" (torchvision's), a
+``.weights.h5`` file saved from a keras_cnns model (``--num-classes`` and ``--labels``
+describe its classes), or a keras.applications ``.h5`` file. A file that
 cannot be read or decoded gets an error line on stderr; the others are still
 classified, and the exit status is 1.
 """
@@ -23,7 +24,7 @@ class ImageError(ValueError):
     """An image file that cannot be read or decoded."""
 
 
-def load_image(path, name, image_size=None):
+def load_image(path, name, image_size=None, weights=None):
     """Reads an image file and prepares it for variant ``name``.
 
     The evaluation transform of timm and torchvision (``keras_cnns.data.augment.
@@ -35,6 +36,8 @@ def load_image(path, name, image_size=None):
         path: an image file (JPEG, PNG, GIF, BMP, WebP).
         name: a registered variant name.
         image_size: square input size; defaults to the variant's default size.
+        weights: None or "imagenet" (the registered preprocessing) or "torchvision"
+            (that of torchvision's weights: ``preprocess_input``).
 
     Returns:
         float32 array of shape (size, size, channels).
@@ -45,12 +48,12 @@ def load_image(path, name, image_size=None):
     import tensorflow as tf
 
     from keras_cnns.data.augment import eval_transform
-    from keras_cnns.imagenet import preprocess_input
+    from keras_cnns.imagenet import preprocess_input, preprocessing
     from keras_cnns.models import model_info
 
-    info = model_info(name)
-    size = image_size or info.default_size
-    channels = len(info.preprocessing.mean)
+    prep = preprocessing(name, weights)
+    size = image_size or model_info(name).default_size
+    channels = len(prep.mean)
     if not os.path.isfile(path):
         raise ImageError(f"{path}: no such file")
     try:
@@ -59,8 +62,8 @@ def load_image(path, name, image_size=None):
     except (tf.errors.InvalidArgumentError, tf.errors.OpError) as e:
         reason = e.message.split(" [Op:")[0].rsplit("}} ", 1)[-1]
         raise ImageError(f"{path}: not a readable {FORMATS} image ({reason})") from None
-    image = eval_transform(image, size=size, crop_pct=info.preprocessing.crop_pct)
-    return preprocess_input(name, image.numpy())
+    image = eval_transform(image, size=size, crop_pct=prep.crop_pct)
+    return preprocess_input(name, image.numpy(), weights=weights)
 
 
 def _labels(path, num_classes):
@@ -99,20 +102,20 @@ def run(args, out, err):
     if args.alpha is not None:
         options["alpha"] = args.alpha
     weights = args.weights
-    if weights != "imagenet" and not os.path.isfile(weights):
+    if weights not in ("imagenet", "torchvision") and not os.path.isfile(weights):
         print(f"error: --weights: no such file. Received: --weights {weights}", file=err)
         return 2
     try:
         model = create_model(args.arch, weights=weights, **options)
         labels = _labels(args.labels, args.num_classes)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=err)
         return 2
     size = model.input_shape[1]
     failed = 0
     for path in args.images:
         try:
-            image = load_image(path, args.arch, size)
+            image = load_image(path, args.arch, size, weights if weights == "torchvision" else None)
         except ImageError as e:
             print(f"error: {e}", file=err)
             failed += 1
@@ -130,7 +133,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--weights",
         required=True,
-        help='"imagenet", a .weights.h5 file of a keras_cnns model, or a keras.applications .h5 file',
+        help='"imagenet" (keras.applications\' weights), "torchvision" (torchvision\'s), a .weights.h5 file '
+        "of a keras_cnns model, or a keras.applications .h5 file",
     )
     parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
     parser.add_argument("--num-classes", type=int, default=1000, help="classes of the weights (default 1000)")

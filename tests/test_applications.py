@@ -61,7 +61,7 @@ def _id(case):
 
 
 @pytest.mark.parametrize("case", MODELS, ids=map(_id, MODELS))
-def test_transfer_at_the_default_size_with_the_classifier(case):
+def test_transfer_at_the_default_size_with_the_classifier(case, cheap_init):  # every weight is overwritten
     constructor, name, kwargs = case
     size = keras_cnns.model_info(name).default_size
     ka_model = getattr(keras.applications, constructor)(weights=None, classifier_activation=None, **kwargs)
@@ -72,7 +72,7 @@ def test_transfer_at_the_default_size_with_the_classifier(case):
 
 
 @pytest.mark.parametrize("case", MODELS, ids=map(_id, MODELS))
-def test_transfer_at_a_smaller_size_without_the_classifier(case):
+def test_transfer_at_a_smaller_size_without_the_classifier(case, cheap_init):
     constructor, name, kwargs = case
     size = SMALLER[keras_cnns.model_info(name).default_size]
     pooling = "max" if len(name) % 2 else "avg"  # both kinds across the models

@@ -11,7 +11,16 @@ from tests.reference import densenet as reference
 
 VARIANTS = sorted(reference.PARAMS)
 #: Table 1: the 6-12-64-48 configuration, counted like the others, has 265 layers.
-DEPTHS = {"densenet121": 121, "densenet169": 169, "densenet201": 201, "densenet264": 265}
+DEPTHS = {"densenet121": 121, "densenet161": 161, "densenet169": 169, "densenet201": 201, "densenet264": 265}
+#: Stem channels (2k), growth rate k and blocks: Table 1; DenseNet-161 from the authors'
+#: released models (k=48).
+GEOMETRY = {
+    "densenet121": (64, 32, (6, 12, 24, 16)),
+    "densenet161": (96, 48, (6, 12, 36, 24)),
+    "densenet169": (64, 32, (6, 12, 32, 32)),
+    "densenet201": (64, 32, (6, 12, 48, 32)),
+    "densenet264": (64, 32, (6, 12, 64, 48)),
+}
 
 
 def _trainable(model):
@@ -30,10 +39,11 @@ def test_table_1_output_sizes():
 def test_stage_widths_final_channels_and_depth(name):
     model = keras_cnns.create_model(name, include_top=False, pooling="avg", input_shape=(32, 32, 3))
     assert model(np.ones((1, 32, 32, 3), "float32")).shape == (1, reference.FEATURES[name])
-    # Each block adds k=32 channels per layer to the 64 stem channels; transitions halve.
-    channels, expected = 64, {}
-    for i, count in enumerate(keras_cnns.models.densenet.BLOCK_SIZES[int(name[8:])], start=2):
-        channels += 32 * count
+    # Each block adds k channels per layer to the 2k stem channels; transitions halve.
+    channels, growth, block_sizes = GEOMETRY[name]
+    expected = {}
+    for i, count in enumerate(block_sizes, start=2):
+        channels += growth * count
         expected[f"conv{i}"] = channels
         if i < 5:
             channels //= 2

@@ -6,7 +6,7 @@ import pytest
 
 import keras_cnns
 from keras_cnns import layers as blocks
-from keras_cnns.models.googlenet import GoogLeNet, Module
+from keras_cnns.models.googlenet import GOOGLENET_MODULES, GoogLeNet, Module
 from tests.reference import googlenet as ref
 
 #: Szegedy et al. 2014, Table 1 at 224: output size, depth and the "params" column (K).
@@ -159,6 +159,25 @@ def test_aux_logits_needs_the_head_and_a_large_enough_input():
         keras_cnns.bn_inception(aux_logits=True)
 
 
+def test_googlenet_bn_is_torchvisions_layout():
+    """torchvision's GoogLeNet (the TF-slim network): batch norm with epsilon 1e-3 and no
+    conv bias, a 3x3 "5x5" branch, no LRN, a 2x2/2 pool4 and dropout 0.2 (its outputs are
+    compared with torchvision's in tests/test_torchvision.py)."""
+    model = keras_cnns.create_model("googlenet_bn")
+    module = model.get_layer("inception_4e")
+    assert module.branch5x5.conv.kernel.shape[:2] == (3, 3) and not module.branch5x5.use_bias
+    assert module.branch5x5.bn.epsilon == 1e-3
+    assert model.get_layer("pool4").pool_size == (2, 2) and model.get_layer("pool3").pool_size == (3, 3)
+    assert not [layer.name for layer in model.layers if layer.name.startswith("lrn")]
+    assert model.get_layer("head").dropout == 0.2
+    # Module tables may come from a JSON config: lists for Module and Pool rows.
+    rows = [list(row) if isinstance(row, tuple) else row for row in GOOGLENET_MODULES]
+    rows[rows.index("pool4")] = ["pool4", 2]
+    again = keras_cnns.create_model("googlenet_bn", modules=rows, include_top=False)
+    assert again.count_params() == keras_cnns.create_model("googlenet_bn", include_top=False).count_params()
+    assert again.get_layer("pool4").pool_size == (2, 2)
+
+
 def test_googlenet_modules_cannot_stride():
     with pytest.raises(ValueError, match=r"Received: strides=2 in inception_3a"):
         GoogLeNet(modules=(Module("inception_3a", (64, 96, 128, 16, 32, 32), "max", 2),))
@@ -168,6 +187,7 @@ def test_googlenet_modules_cannot_stride():
     "make, message",
     [
         (lambda: blocks.InceptionModule(64, 96, 128, 16, 0, 32), r"Received: filters_5x5=0"),
+        (lambda: blocks.InceptionModule(64, 96, 128, 16, 32, 32, kernel_5x5=4), r"odd.*Received: kernel_5x5=4"),
         (lambda: blocks.BNInceptionModule(64, 64, 64, 64, 96, 32, pool="sum"), r"Received: pool='sum'"),
         (lambda: blocks.BNInceptionModule(64, 64, 64, 64, 96, 32, strides=3), r"Received: strides=3"),
         (lambda: blocks.BNInceptionModule(0, 64, 64, 64, 96, 32), r"Received: filters_1x1=0"),

@@ -1,4 +1,9 @@
-"""Registry-driven model tests: every registered model gets each of them."""
+"""Registry-driven model tests: every registered model gets each of them.
+
+Tests that read only shapes and counts take the ``cheap_init`` fixture (zeros for the
+He-normal draws, most of a large model's build time); those that compare outputs keep
+the real initialization.
+"""
 
 import os
 
@@ -29,7 +34,7 @@ def test_every_model_has_reference_numbers():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_parameters_multiply_adds_and_depth_at_default_size(name):
+def test_parameters_multiply_adds_and_depth_at_default_size(name, cheap_init):
     info = keras_cnns.model_info(name)
     model = keras_cnns.create_model(name)
     channels = reference.CHANNELS.get(name, 3)
@@ -50,14 +55,14 @@ def test_parameters_multiply_adds_and_depth_at_default_size(name):
 
 
 @pytest.mark.parametrize("name", sorted(reference.resnet.MACS_V1_5))
-def test_resnet_v1_5_multiply_adds_match_torchvision(name):
+def test_resnet_v1_5_multiply_adds_match_torchvision(name, cheap_init):
     model = keras_cnns.create_model(name, stride_in_3x3=True)
     assert _trainable(model) == reference.PARAMS[name]
     assert _same_at_published_precision(keras_cnns.count_macs(model) / 1e9, reference.resnet.MACS_V1_5[name])
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_minimum_input_size(name):
+def test_minimum_input_size(name, cheap_init):
     info = keras_cnns.model_info(name)
     assert info.min_size == reference.MIN_SIZE.get(name, info.min_size)
     size = info.min_size
@@ -70,8 +75,8 @@ def test_minimum_input_size(name):
 #: Deeper variants repeat the blocks of a shallower one of their family (same classes,
 #: same configs, more of them): saving and loading those, giving them other channel
 #: counts or the max-pooling head (the avg one is checked) is the same check, only slower.
-DEEPER = {"resnet101", "resnet152", "resnext101_32x4d", "resnext101_32x8d", "densenet169", "densenet201",
-          "densenet264", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"}
+DEEPER = {"resnet101", "resnet152", "resnext101_32x4d", "resnext101_32x8d", "resnext101_64x4d", "densenet161",
+          "densenet169", "densenet201", "densenet264", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"}
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -87,7 +92,7 @@ def test_forward_pass_at_small_input(name):
 
 @pytest.mark.parametrize("name, pooling", [(name, "avg") for name in MODELS] +
                          [(name, "max") for name in MODELS if name not in DEEPER])  # one head for all
-def test_pooled_features(name, pooling):
+def test_pooled_features(name, pooling, cheap_init):
     model = keras_cnns.create_model(name, include_top=False, pooling=pooling, input_shape=(None, None, 3))
     assert model.output_shape == (None, reference.FEATURES[name])
     size = keras_cnns.model_info(name).min_size
@@ -112,7 +117,7 @@ def test_save_and_load_under_safe_mode(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_feature_layers_are_reachable(name):
+def test_feature_layers_are_reachable(name, cheap_init):
     info = keras_cnns.model_info(name)
     size = info.default_size
     model = keras_cnns.create_model(name, include_top=False, input_shape=(size, size, 3))
@@ -122,7 +127,7 @@ def test_feature_layers_are_reachable(name):
 
 
 @pytest.mark.parametrize("name", sorted(reference.SPATIAL))
-def test_spatial_sizes_of_the_papers_tables(name):
+def test_spatial_sizes_of_the_papers_tables(name, cheap_init):
     model = keras_cnns.create_model(name)
     for layer, size in reference.SPATIAL[name].items():
         assert model.get_layer(layer).output.shape[1:3] == (size, size), layer
@@ -130,7 +135,7 @@ def test_spatial_sizes_of_the_papers_tables(name):
 
 @pytest.mark.parametrize("channels", [1, 4])
 @pytest.mark.parametrize("name", [name for name in MODELS if name not in DEEPER])
-def test_other_channel_counts(name, channels):
+def test_other_channel_counts(name, channels, cheap_init):
     size = keras_cnns.model_info(name).min_size
     model = keras_cnns.create_model(name, input_shape=(size, size, channels), num_classes=3)
     assert model(np.ones((1, size, size, channels), "float32")).shape == (1, 3)

@@ -2,7 +2,15 @@
 
 import keras
 
-from keras_cnns.layers._base import ChainBlock, check_choice, dropout_rate, make_activation, positive_int, register
+from keras_cnns.layers._base import (
+    ChainBlock,
+    check_choice,
+    dropout_rate,
+    make_activation,
+    pair,
+    positive_int,
+    register,
+)
 
 HEAD_POOLINGS = ("avg", "max", "flatten")
 
@@ -15,6 +23,8 @@ class ClassifierHead(ChainBlock):
 
     ``pooling="flatten"`` with ``hidden_units=(4096, 4096)`` and ``dropout=0.5`` is the
     AlexNet / VGG head (dropout on the outputs of the hidden layers, as in the papers);
+    with ``flatten_size`` it first average-pools the map adaptively to that size, as
+    torchvision's AlexNet (6x6) and VGG (7x7) do, so the head takes any input size;
     ``pooling="avg"`` with no hidden layers is the ResNet head (a dropout, if any, then
     acts on the pooled features). The final activation is computed in float32, so the
     outputs stay float32 under mixed precision.
@@ -22,6 +32,9 @@ class ClassifierHead(ChainBlock):
     Args:
         num_classes: int, number of classes.
         pooling: ``"avg"``, ``"max"`` or ``"flatten"``. Defaults to ``"avg"``.
+        flatten_size: None, or with ``pooling="flatten"`` a pair: adaptive average
+            pooling to that size before flattening (torchvision's ``AdaptiveAvgPool2d``,
+            the identity where the map already has that size). Defaults to None.
         hidden_units: tuple of ints, widths of hidden dense layers. Defaults to ().
         dropout: float in [0, 1). Defaults to 0.
         activation: activation of the hidden layers. Defaults to ``"relu"``.
@@ -38,6 +51,7 @@ class ClassifierHead(ChainBlock):
         self,
         num_classes,
         pooling="avg",
+        flatten_size=None,
         hidden_units=(),
         dropout=0.0,
         activation="relu",
@@ -47,11 +61,24 @@ class ClassifierHead(ChainBlock):
         super().__init__(**kwargs)
         self.num_classes = positive_int(num_classes, "num_classes")
         self.pooling = check_choice(pooling, "pooling", HEAD_POOLINGS)
+        if flatten_size is not None:
+            if pooling != "flatten":
+                raise ValueError(
+                    f"`flatten_size` sizes the map that pooling='flatten' flattens. Received: "
+                    f"flatten_size={flatten_size!r} with pooling={pooling!r}"
+                )
+            flatten_size = tuple(pair(flatten_size, "flatten_size"))
         self.hidden_units = tuple(int(u) for u in hidden_units)
         self.dropout = dropout_rate(dropout)
         self.activation = activation
         self.classifier_activation = classifier_activation
+        self.flatten_size = flatten_size
         dtype = self.dtype_policy
+        self.adaptive_pool = (
+            None
+            if flatten_size is None
+            else keras.layers.AdaptiveAveragePooling2D(flatten_size, dtype=dtype, name="adaptive_pool")
+        )
         self.pool = {
             "avg": keras.layers.GlobalAveragePooling2D,
             "max": keras.layers.GlobalMaxPooling2D,
@@ -71,7 +98,7 @@ class ClassifierHead(ChainBlock):
             self.output_activation = keras.layers.Activation("linear", dtype="float32", name="output")
 
     def _chain(self):
-        chain = [self.pool]
+        chain = [self.adaptive_pool, self.pool]
         if self.hidden:
             for i, dense in enumerate(self.hidden):
                 chain += [dense, self.dropouts[i] if self.dropouts else None]

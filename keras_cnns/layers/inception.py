@@ -43,6 +43,9 @@ class InceptionModule(_Branches):
         filters_5x5_reduce: int, the 1x1 before the 5x5 ("#5x5 reduce").
         filters_5x5: int, the 5x5 convolution ("#5x5").
         filters_pool_proj: int, the 1x1 after the max pooling ("pool proj").
+        kernel_5x5: int, the kernel of the "5x5" convolution. Defaults to 5, the paper's;
+            torchvision's GoogLeNet has 3 there (pytorch/vision issue #906), as the
+            TF-slim weights it ships were trained with.
         use_bias: bool, convolution bias. Defaults to True.
         norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to None.
         norm_epsilon: float, batch-norm epsilon. Defaults to 1e-5.
@@ -63,6 +66,7 @@ class InceptionModule(_Branches):
         filters_5x5_reduce,
         filters_5x5,
         filters_pool_proj,
+        kernel_5x5=5,
         use_bias=True,
         norm=None,
         norm_epsilon=1e-5,
@@ -77,6 +81,9 @@ class InceptionModule(_Branches):
         self.filters_5x5_reduce = positive_int(filters_5x5_reduce, "filters_5x5_reduce")
         self.filters_5x5 = positive_int(filters_5x5, "filters_5x5")
         self.filters_pool_proj = positive_int(filters_pool_proj, "filters_pool_proj")
+        self.kernel_5x5 = positive_int(kernel_5x5, "kernel_5x5")
+        if kernel_5x5 % 2 == 0:
+            raise ValueError(f"Expected `kernel_5x5` to be odd (the branch keeps the size). Received: kernel_5x5={kernel_5x5}")
         self.use_bias = use_bias
         self.norm = norm
         self.norm_epsilon = norm_epsilon
@@ -86,7 +93,7 @@ class InceptionModule(_Branches):
         self.branch3x3_reduce = self._conv(filters_3x3_reduce, 1, name="branch3x3_reduce")
         self.branch3x3 = self._conv(filters_3x3, 3, name="branch3x3")
         self.branch5x5_reduce = self._conv(filters_5x5_reduce, 1, name="branch5x5_reduce")
-        self.branch5x5 = self._conv(filters_5x5, 5, name="branch5x5")
+        self.branch5x5 = self._conv(filters_5x5, kernel_5x5, name="branch5x5")
         self.pool = PaddedMaxPool2D(3, 1, padding=1, dtype=self.dtype_policy, name="pool")
         self.pool_proj = self._conv(filters_pool_proj, 1, name="pool_proj")
 

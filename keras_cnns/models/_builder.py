@@ -80,7 +80,9 @@ def build_model(
         include_top: bool, whether to add the classification head. Defaults to True.
         weights: None (random initialization) or the path of a weights file. The
             registered variants with a keras.applications equivalent also take
-            "imagenet" and keras.applications ``.h5`` files (``keras_cnns.pretrained``).
+            "imagenet" and keras.applications ``.h5`` files (``keras_cnns.pretrained``);
+            those torchvision has weights for take "torchvision"
+            (``keras_cnns.torchvision``).
         input_tensor: optional Keras tensor to use as the model's input.
         input_shape: (height, width, channels); height and width may be None when no
             flattening head needs them. Defaults to the architecture's default size.
@@ -107,12 +109,12 @@ def build_model(
         )
     positive_int(num_classes, "num_classes")
     if weights is not None and not (isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
-        hint = (
-            " weights='imagenet' works for the registered variants of "
-            "keras_cnns.list_models(pretrained=True)."
-            if weights == "imagenet"
-            else ""
-        )
+        hint = {
+            "imagenet": " weights='imagenet' works for the registered variants of "
+            "keras_cnns.list_models(pretrained=True).",
+            "torchvision": " weights='torchvision' works for the registered variants of "
+            "keras_cnns.list_models(pretrained='torchvision').",
+        }.get(weights, "") if isinstance(weights, str) else ""
         raise ValueError(
             "The `weights` argument should be None (random initialization) or the path to "
             f"an existing weights file (.weights.h5).{hint} Received: weights={weights!r}"

@@ -53,6 +53,7 @@ def AlexNet(
     convs=ALEXNET_CONVS,
     fc_units=(4096, 4096),
     dropout=0.5,
+    flatten_size=None,
     pool_size=3,
     pool_stride=2,
     ceil_mode=False,
@@ -67,6 +68,10 @@ def AlexNet(
         convs: tuple of ``Conv(filters, kernel, stride, padding, groups, then)`` rows.
         fc_units: widths of the hidden fully connected layers. Defaults to (4096, 4096).
         dropout: dropout rate after each hidden layer. Defaults to 0.5.
+        flatten_size: None, or a pair: the head first average-pools the last feature
+            map adaptively to that size, as torchvision's AlexNet (6, 6), so that it
+            takes any input size (``ClassifierHead``). Defaults to None: the head
+            flattens the map as it is.
         pool_size, pool_stride: the max pooling window (3, 2: overlapping pooling).
         ceil_mode: round pooled sizes up, as Caffe. Defaults to False.
         lrn_size: channels in the response-normalization window. Defaults to 5.
@@ -108,7 +113,7 @@ def AlexNet(
         name=name,
         default_size=default_size,
         min_size=min_size,
-        head=dict(pooling="flatten", hidden_units=tuple(fc_units), dropout=dropout),
+        head=dict(pooling="flatten", flatten_size=flatten_size, hidden_units=tuple(fc_units), dropout=dropout),
         **kwargs,
     )
 
@@ -147,8 +152,9 @@ def alexnet(*, convs=ALEXNET_CONVS, name="alexnet", **kwargs):
     macs=0.714,
     deviations=(
         "The single-tower 64-192-384-256-256 layout without LRN that torchvision ships "
-        "(224 input, conv1 padded by 2). torchvision's adaptive 6x6 average pooling, an "
-        "identity at 224, is left out: the head flattens the feature map."
+        "(224 input, conv1 padded by 2). torchvision's adaptive 6x6 average pooling before "
+        "the classifier, an identity at 224, is flatten_size=(6, 6) (what "
+        "weights=\"torchvision\" builds); by default the head flattens the feature map."
     ),
     feature_layers=("pool1", "pool2", "pool5"),
 )

@@ -15,15 +15,14 @@ from keras_cnns.models.registry import IMAGENET_RGB, PaperError, register_model
 
 #: Dense layers per block, Table 1 of the paper.
 BLOCK_SIZES = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32), 264: (6, 12, 64, 48)}
+#: DenseNet-161, from the authors' released Torch models (not in the paper's Table 1):
+#: k=48, 2k=96 stem channels.
+BLOCK_SIZES_161 = (6, 12, 36, 24)
 #: Stem kinds: ImageNet's 7x7/2 conv + BN + ReLU + 3x3/2 max pool (stride 4), or the
 #: CIFAR / SVHN networks' single 3x3 convolution (stride 1), Section 3.
 STEMS = {"imagenet": 4, "cifar": 1}
 
-__all__ = ["DenseNet", "densenet121", "densenet169", "densenet201", "densenet264"]
-
-
-
-
+__all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201", "densenet264"]
 
 
 def DenseNet(
@@ -151,6 +150,22 @@ def _meta(params, macs, extra=""):
 def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
     """DenseNet-121 (DenseNet-BC, k=32, blocks 6-12-24-16)."""
     return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
+
+
+@register_model(
+    depth=161,
+    imagenet_error=PaperError(22.862, 6.440, "1 crop", "torchvision's weights (not in the paper)"),
+    **_meta(
+        28_681_000,
+        7.728,
+        " DenseNet-161 is not in the paper's Table 1: the authors released it with their "
+        "Torch models (k=48, 96 stem channels, blocks 6-12-36-24), and torchvision ships it "
+        "(28,681,000 parameters, 7.728 GMACs).",
+    ),
+)
+def densenet161(*, block_sizes=BLOCK_SIZES_161, growth_rate=48, initial_features=96, name="densenet161", **kwargs):
+    """DenseNet-161 (DenseNet-BC, k=48, 96 stem channels, blocks 6-12-36-24)."""
+    return DenseNet(block_sizes=block_sizes, growth_rate=growth_rate, initial_features=initial_features, name=name, **kwargs)
 
 
 @register_model(

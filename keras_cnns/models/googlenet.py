@@ -5,15 +5,18 @@ convolutions, 3x3/2 max pooling) and a stack of Inception modules on 28x28, 14x1
 7x7 grids, ended by global average pooling and one fully connected layer. A variant is
 its module table: rows ``Module(name, widths, pool, strides)``, with the six widths in
 the column order of GoogLeNet's Table 1 / BN-Inception's Figure 5, and the names
-``"pool3"``, ``"pool4"`` for GoogLeNet's 3x3/2 max pooling between the grids
-(BN-Inception reduces the grid with stride-2 modules instead).
+``"pool3"``, ``"pool4"`` for GoogLeNet's 3x3/2 max pooling between the grids, or
+``Pool(name, size)`` rows for another window (BN-Inception reduces the grid with
+stride-2 modules instead).
 
-Layers: stem ``conv1``, ``pool1``, (``lrn1``), ``conv2_reduce``, ``conv2``, (``lrn2``),
+Layers: (``transform_input``), stem ``conv1``, ``pool1``, (``lrn1``), ``conv2_reduce``, ``conv2``, (``lrn2``),
 ``pool2``; modules ``inception_3a`` ... ``inception_5b``; head ``head``; GoogLeNet's
 auxiliary classifiers ``aux1`` (on ``inception_4a``) and ``aux2`` (on ``inception_4d``).
 """
 
 import collections
+
+import keras
 
 from keras_cnns.layers import (
     BNInceptionModule,
@@ -27,10 +30,13 @@ from keras_cnns.layers._base import scaled_width
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_CAFFE, Preprocessing, PaperError, register_model
+from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_INCEPTION, Preprocessing, PaperError, register_model
 
 #: One Inception module: name, the six widths, pooling branch type, stride.
 Module = collections.namedtuple("Module", "name widths pool strides", defaults=("max", 1))
+#: A max pooling between grids: name and window (stride 2, rounding up). A plain name
+#: in a module table is ``Pool(name, 3)``.
+Pool = collections.namedtuple("Pool", "name size", defaults=(3,))
 
 #: Szegedy et al., Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 GOOGLENET_MODULES = (
@@ -46,6 +52,9 @@ GOOGLENET_MODULES = (
     Module("inception_5a", (256, 160, 320, 32, 128, 128)),
     Module("inception_5b", (384, 192, 384, 48, 128, 128)),
 )
+#: torchvision's (and TF-slim's) GoogLeNet: Table 1, with a 2x2/2 pool4 (TF-slim's
+#: MaxPool_5a_2x2; the same 14 -> 7 at 224).
+GOOGLENET_BN_MODULES = tuple(Pool("pool4", 2) if row == "pool4" else row for row in GOOGLENET_MODULES)
 
 #: Ioffe and Szegedy, Figure 5 (as the Caffe port): #1x1, #3x3 reduce, #3x3,
 #: double #3x3 reduce, double #3x3, pool proj; 0 marks the reductions' missing branches.
@@ -68,7 +77,15 @@ BN_INCEPTION_CAFFE = Preprocessing(mean=(104.0, 117.0, 128.0), std=(1.0, 1.0, 1.
 BLOCKS = {"inception": InceptionModule, "bn_inception": BNInceptionModule}
 AUX_POOL = (5, 3, 0, False)  # the auxiliary classifiers' 5x5/3 unpadded average pooling
 
-__all__ = ["GoogLeNet", "bn_inception", "googlenet"]
+#: torchvision's ``transform_input``: its GoogLeNet weights (TF-slim's) expect [-1, 1]
+#: inputs, and this per-channel affine map takes torchvision's ImageNet-normalized
+#: images there: ``x * std / 0.5 + (mean - 0.5) / 0.5``.
+TRANSFORM_INPUT = dict(
+    scale=[0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5],
+    offset=[(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5],
+)
+
+__all__ = ["GoogLeNet", "bn_inception", "googlenet", "googlenet_bn"]
 
 
 def _windows(modules, until=None):
@@ -77,12 +94,25 @@ def _windows(modules, until=None):
     yield 3, 2, 0, True  # pool1
     yield 3, 2, 0, True  # pool2 (conv2_reduce and conv2 keep the size)
     for row in modules:
-        if isinstance(row, str):
-            yield 3, 2, 0, True
+        if isinstance(row, Pool):
+            yield row.size, 2, 0, True
         elif row.strides == 2:
             yield 3, 2, 1, False
-        if not isinstance(row, str) and row.name == until:
+        if isinstance(row, Module) and row.name == until:
             return
+
+
+def _row(row):
+    """A module-table row as a ``Module`` or a ``Pool`` (plain names and lists accepted)."""
+    if isinstance(row, str):
+        return Pool(row)
+    if isinstance(row, (Module, Pool)):
+        return row
+    return Pool(*row) if len(row) == 2 and isinstance(row[1], int) else Module(*row)
+
+
+#: googlenet_bn's smallest input: its windows are GoogLeNet's, but for pool4's 2x2.
+MIN_SIZE_BN = min_input_size(list(_windows([_row(row) for row in GOOGLENET_BN_MODULES])))
 
 
 def GoogLeNet(
@@ -90,11 +120,14 @@ def GoogLeNet(
     block="inception",
     modules=GOOGLENET_MODULES,
     norm=None,
+    norm_epsilon=1e-5,
+    kernel_5x5=5,
     lrn=True,
     dropout=0.4,
     aux_logits=False,
     aux_after=("inception_4a", "inception_4d"),
     width_multiplier=1.0,
+    transform_input=False,
     default_size=224,
     name="googlenet",
     **kwargs,
@@ -117,10 +150,14 @@ def GoogLeNet(
         block: ``"inception"`` (GoogLeNet's ``InceptionModule``) or ``"bn_inception"``
             (``BNInceptionModule``). Defaults to ``"inception"``.
         modules: the module table: ``Module(name, widths, pool, strides)`` rows, and
-            names such as ``"pool3"`` for a 3x3/2 max pooling layer of that name.
-            Defaults to ``GOOGLENET_MODULES`` (Table 1).
+            names such as ``"pool3"`` for a 3x3/2 max pooling layer of that name (or
+            ``Pool(name, size)`` rows for a ``size`` x ``size`` / 2 one). Defaults to
+            ``GOOGLENET_MODULES`` (Table 1).
         norm: None (convolutions with bias, the 2014 paper) or ``"batch"`` (no bias,
-            batch normalization with epsilon 1e-5). Defaults to None.
+            batch normalization). Defaults to None.
+        norm_epsilon: float, the batch-norm epsilon. Defaults to 1e-5.
+        kernel_5x5: int, the kernel of the Inception modules' "5x5" branch (GoogLeNet's
+            ``InceptionModule`` only). Defaults to 5; torchvision's GoogLeNet has 3.
         lrn: bool, local response normalization in the stem. Defaults to True.
         dropout: float, dropout before the classifier. Defaults to 0.4.
         aux_logits: bool, add the auxiliary classifiers (``InceptionAux``) after the
@@ -133,6 +170,11 @@ def GoogLeNet(
             (not the auxiliary classifiers) to ``max(int(width * m), 16)``, TF-slim's
             ``depth_multiplier`` with ``min_depth=16``; a module's missing branch (width
             0) stays missing. Defaults to 1.0, the paper's widths.
+        transform_input: bool, begin with torchvision's ``transform_input``, a
+            per-channel affine map (a ``Rescaling`` layer named ``transform_input``)
+            from ImageNet-normalized RGB to the [-1, 1] input that its GoogLeNet
+            weights were trained on (``TRANSFORM_INPUT``); needs 3 input channels.
+            Defaults to False.
         default_size: default input size. Defaults to 224.
         name: model name. Defaults to ``"googlenet"``.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
@@ -150,13 +192,13 @@ def GoogLeNet(
     if block not in BLOCKS:
         raise ValueError(f"Expected `block` to be one of {list(BLOCKS)}. Received: block={block!r}")
     multiplier = width_multiplier_arg(width_multiplier)
-    modules = tuple(row if isinstance(row, str) else Module(*row) for row in modules)
+    modules = tuple(_row(row) for row in modules)
     modules = tuple(
-        row if isinstance(row, str) else row._replace(widths=tuple(scaled_width(w, multiplier) for w in row.widths))
+        row if isinstance(row, Pool) else row._replace(widths=tuple(scaled_width(w, multiplier) for w in row.widths))
         for row in modules
     )
-    names = [row.name for row in modules if not isinstance(row, str)]
-    strided = [row.name for row in modules if not isinstance(row, str) and row.strides != 1]
+    names = [row.name for row in modules if isinstance(row, Module)]
+    strided = [row.name for row in modules if isinstance(row, Module) and row.strides != 1]
     if block == "inception" and strided:
         raise ValueError(
             "GoogLeNet's modules keep the grid size (use a \"pool\" row to reduce it). "
@@ -171,10 +213,17 @@ def GoogLeNet(
         )
     min_size = min_input_size(list(_windows(modules)))
     aux_min = max((min_input_size([*_windows(modules, tap), AUX_POOL]) for tap in aux_after), default=0)
-    conv = dict(use_bias=norm is None, norm=norm)
+    conv = dict(use_bias=norm is None, norm=norm, norm_epsilon=norm_epsilon)
 
     def features(x):
         spatial = tuple(x.shape[1:3])
+        if transform_input:
+            if x.shape[-1] != 3:
+                raise ValueError(
+                    "transform_input=True maps ImageNet-normalized RGB images: it needs 3 input "
+                    f"channels. Received: input_shape={tuple(x.shape[1:])}"
+                )
+            x = keras.layers.Rescaling(**TRANSFORM_INPUT, name="transform_input")(x)
         if aux_after and (None in spatial or min(spatial) < aux_min):
             raise ValueError(
                 f"With aux_logits=True, {name} needs a static input of at least "
@@ -192,11 +241,11 @@ def GoogLeNet(
         x = PaddedMaxPool2D(3, 2, ceil_mode=True, name="pool2")(x)
         taps = []
         for row in modules:
-            if isinstance(row, str):
-                x = PaddedMaxPool2D(3, 2, ceil_mode=True, name=row)(x)
+            if isinstance(row, Pool):
+                x = PaddedMaxPool2D(row.size, 2, ceil_mode=True, name=row.name)(x)
                 continue
             if block == "inception":
-                x = InceptionModule(*row.widths, name=row.name, **conv)(x)
+                x = InceptionModule(*row.widths, kernel_5x5=kernel_5x5, name=row.name, **conv)(x)
             else:
                 options = dict(pool=row.pool, strides=row.strides, name=row.name)
                 x = BNInceptionModule(*row.widths, **options, **conv)(x)
@@ -205,7 +254,7 @@ def GoogLeNet(
         return (x, taps) if aux_after else x
 
     def aux_head(tap, index, num_classes, classifier_activation):
-        return InceptionAux(num_classes, classifier_activation=classifier_activation, name=f"aux{index}")(tap)
+        return InceptionAux(num_classes, classifier_activation=classifier_activation, name=f"aux{index}", **conv)(tap)
 
     return build_model(
         features,
@@ -255,6 +304,49 @@ def GoogLeNet(
 def googlenet(*, aux_logits=False, name="googlenet", **kwargs):
     """GoogLeNet (Inception v1) as in the paper; ``aux_logits=True`` adds the two auxiliary classifiers."""
     return GoogLeNet(aux_logits=aux_logits, name=name, **kwargs)
+
+
+@register_model(
+    depth=22,
+    imagenet_error=PaperError(30.222, 10.470, "1 crop", "torchvision's weights (TF-slim's Inception V1)"),
+    paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
+    "Going Deeper with Convolutions. CVPR 2015",
+    year=2014,
+    url="https://arxiv.org/abs/1409.4842",
+    default_size=224,
+    min_size=MIN_SIZE_BN,
+    params=6_624_904,
+    macs=1.498,
+    preprocessing=IMAGENET_INCEPTION,
+    deviations=(
+        "Not the paper's network: the Inception v1 that TF-slim released and torchvision "
+        "ships (torchvision.models.googlenet), whose ImageNet weights weights=\"torchvision\" "
+        "loads. It differs from the paper (``googlenet``) in five places: batch "
+        "normalization (epsilon 1e-3) after every convolution instead of a conv bias; a 3x3 "
+        "kernel in the \"5x5\" branch of every module (pytorch/vision issue #906); no LRN; a "
+        "2x2/2 pool4 instead of 3x3/2 (the same 14 -> 7 at 224); dropout 0.2. 6,624,904 "
+        "parameters and 1.498 GMACs, torchvision's figures. Its input is TF-slim's [-1, 1] "
+        "RGB; transform_input=True adds torchvision's map from ImageNet-normalized RGB "
+        "(what weights=\"torchvision\" builds). aux_logits=True adds the paper's auxiliary "
+        "classifiers with batch norm; torchvision's differ (adaptive 4x4 pooling) and its "
+        "released weights leave them untrained, so they are not converted."
+    ),
+    feature_layers=("conv1", "conv2", "inception_3b", "inception_4e", "inception_5b"),
+)
+def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_input=False, name="googlenet_bn", **kwargs):
+    """GoogLeNet as TF-slim and torchvision build it: batch norm, 3x3 "5x5" branch, 2x2 pool4."""
+    return GoogLeNet(
+        modules=modules,
+        norm="batch",
+        norm_epsilon=1e-3,
+        kernel_5x5=3,
+        lrn=False,
+        dropout=0.2,
+        aux_logits=aux_logits,
+        transform_input=transform_input,
+        name=name,
+        **kwargs,
+    )
 
 
 @register_model(

@@ -113,14 +113,21 @@ class ModelInfo:
 _REGISTRY = {}
 
 
-def _with_keras_weights(name, builder):
-    """``builder``, also accepting weights="imagenet" and keras.applications weight files."""
+def _with_weights(name, builder, keras_application):
+    """``builder``, also accepting weights="torchvision" (``keras_cnns.torchvision``) and,
+    for a variant with a keras.applications twin, weights="imagenet" and keras.applications
+    weight files (``keras_cnns.pretrained``)."""
 
     @functools.wraps(builder)
     def build(**kwargs):
         from keras_cnns import pretrained
 
-        if pretrained.is_keras_applications_weights(kwargs.get("weights")):
+        weights = kwargs.get("weights")
+        if isinstance(weights, str) and weights == "torchvision":
+            from keras_cnns import torchvision
+
+            return torchvision.build_pretrained(name, builder, kwargs)
+        if keras_application and pretrained.is_keras_applications_weights(weights):
             return pretrained.build_pretrained(name, builder, kwargs)
         return builder(**kwargs)
 
@@ -146,8 +153,9 @@ def register_model(
 ):
     """Decorator registering a builder under its function name with its metadata.
 
-    The registered function is the builder itself, except that for a variant with a
-    ``keras_application`` it also accepts ``weights="imagenet"`` and keras.applications
+    The registered function is the builder, which also accepts ``weights="torchvision"``
+    for the variants torchvision has weights for (``keras_cnns.torchvision``) and, for a
+    variant with a ``keras_application``, ``weights="imagenet"`` and keras.applications
     weight files (``keras_cnns.pretrained``).
     """
 
@@ -155,8 +163,7 @@ def register_model(
         name = builder.__name__
         if name in _REGISTRY:
             raise ValueError(f"A model named {name!r} is already registered. Received: name={name!r}")
-        if keras_application:
-            builder = _with_keras_weights(name, builder)
+        builder = _with_weights(name, builder, keras_application)
         _REGISTRY[name] = ModelInfo(
             name=name,
             family=builder.__module__.rsplit(".", 1)[-1],
@@ -187,15 +194,26 @@ def _natural_key(name):
 
 def list_models(pattern=None, *, pretrained=False):
     """Registry names in natural order (resnet18 before resnet101), optionally filtered
-    by an fnmatch ``pattern`` such as ``"resnet*"``; with ``pretrained=True``, only the
-    variants that load ``weights="imagenet"``.
+    by an fnmatch ``pattern`` such as ``"resnet*"``; with ``pretrained=True`` (or
+    ``"imagenet"``), only the variants that load ``weights="imagenet"`` (keras.applications'
+    weights); with ``pretrained="torchvision"``, those that load ``weights="torchvision"``.
 
     >>> import keras_cnns
     >>> keras_cnns.list_models("resnet*", pretrained=True)
     ['resnet50', 'resnet101', 'resnet152']
+    >>> keras_cnns.list_models("resnet*", pretrained="torchvision")
+    ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']
     """
     names = sorted(_REGISTRY, key=_natural_key)
-    if pretrained:
+    if pretrained not in (False, True, "imagenet", "torchvision"):
+        raise ValueError(
+            f"Expected `pretrained` to be False, True, 'imagenet' or 'torchvision'. Received: pretrained={pretrained!r}"
+        )
+    if pretrained == "torchvision":
+        from keras_cnns.torchvision import BY_VARIANT
+
+        names = [n for n in names if n in BY_VARIANT]
+    elif pretrained:
         names = [n for n in names if _REGISTRY[n].keras_application]
     if pattern is None:
         return names

@@ -14,7 +14,7 @@ LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 
 BLOCKS = {"basic": BasicBlock, "bottleneck": BottleneckBlock}
 WIDTHS = (64, 128, 256, 512)
 
-__all__ = ["ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d", "resnext101_32x8d"]
+__all__ = ["ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d", "resnext101_32x8d", "resnext101_64x4d"]
 
 
 def ResNet(
@@ -206,6 +206,19 @@ def resnext101_32x4d(*, layers=LAYERS[101], groups=32, width_per_group=4, stride
 )
 def resnext101_32x8d(*, layers=LAYERS[101], groups=32, width_per_group=8, stride_in_3x3=True, name="resnext101_32x8d", **kwargs):
     """ResNeXt-101, 32 groups of width 8."""
+    return ResNet(
+        block="bottleneck", layers=layers, groups=groups, width_per_group=width_per_group,
+        stride_in_3x3=stride_in_3x3, name=name, **kwargs
+    )
+
+
+@register_model(
+    **_resnext_meta(101, 83_455_272, 15.460),
+    depth=101,
+    imagenet_error=PaperError(20.4, 5.3, "1 crop", "Table 4"),
+)
+def resnext101_64x4d(*, layers=LAYERS[101], groups=64, width_per_group=4, stride_in_3x3=True, name="resnext101_64x4d", **kwargs):
+    """ResNeXt-101, 64 groups of width 4."""
     return ResNet(
         block="bottleneck", layers=layers, groups=groups, width_per_group=width_per_group,
         stride_in_3x3=stride_in_3x3, name=name, **kwargs

@@ -17,6 +17,7 @@ def VGG(
     norm=None,
     fc_units=(4096, 4096),
     dropout=0.5,
+    flatten_size=None,
     name="vgg",
     **kwargs,
 ):
@@ -29,6 +30,10 @@ def VGG(
             (conv bias kept, as torchvision's vgg*_bn).
         fc_units: widths of the hidden fully connected layers. Defaults to (4096, 4096).
         dropout: dropout rate after each hidden layer. Defaults to 0.5.
+        flatten_size: None, or a pair: the head first average-pools the last feature
+            map adaptively to that size, as torchvision's VGG (7, 7), so that it takes
+            any input size (``ClassifierHead``). Defaults to None: the head flattens the
+            map as it is (the paper's network at 224).
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
             input_tensor, input_shape, pooling, num_classes, classifier_activation),
@@ -50,7 +55,7 @@ def VGG(
         name=name,
         default_size=224,
         min_size=32,
-        head=dict(pooling="flatten", hidden_units=tuple(fc_units), dropout=dropout),
+        head=dict(pooling="flatten", flatten_size=flatten_size, hidden_units=tuple(fc_units), dropout=dropout),
         **kwargs,
     )
 

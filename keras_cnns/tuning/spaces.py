@@ -225,7 +225,7 @@ SPACES = {space.name: space for space in (
     Space("mobilenet", ("mobilenet*",), (
         Choice("alpha", (0.25, 0.35, 0.5, 0.75, 1.0, 1.4), "width multiplier", default=1.0),
     ), _knob_args("alpha"), "MobileNet width multiplier alpha"),
-    Space("inception", ("googlenet", "bn_inception", "inception_*"), (
+    Space("inception", ("googlenet*", "bn_inception", "inception_*"), (
         Choice("width_multiplier", (0.25, 0.5, 0.75, 1.0), "multiplier of every convolution's width (min 16)", default=1.0),
         DROPOUT,
     ), _knob_args("width_multiplier"), "Inception width multiplier and dropout"),

@@ -1,11 +1,12 @@
 """DenseNet-BC on ImageNet (Huang et al., 2016, Table 1).
 
 PARAMS and TOTAL: keras.applications DenseNet121/169/201 (trainable and count_params()
-with weights=None), equal to torchvision's ``num_params``; DenseNet-264, in neither
+with weights=None), equal to torchvision's ``num_params``; DenseNet-161, torchvision's
+``num_params`` (28,681,000) and the reference table's total; DenseNet-264, in neither
 library, computed from Table 1 (shared/reference/architectures.md). MACS: torchvision's
-``_ops`` (2.834 / 3.36 / 4.291) and the reference table's computation for DenseNet-264.
+``_ops`` (2.834 / 7.728 / 3.36 / 4.291) and the reference table's computation for DenseNet-264.
 FEATURES: the channels after the last dense block, 64 + 32 * n halved at each
-transition (1024 / 1664 / 1920 / 2688). MIN_SIZE: keras.applications' DenseNet minimum.
+transition (1024 / 1664 / 1920 / 2688; DenseNet-161: 96 + 48 * n, 2208). MIN_SIZE: keras.applications' DenseNet minimum.
 SPATIAL: the output sizes of Table 1 at 224. CIFAR_PARAMS: the paper's Table 2 networks
 (10 classes, 32x32 input, exact counts computed in the reference table; Table 2 rounds
 them to 1.0M and 0.8M).
@@ -15,18 +16,20 @@ from keras_cnns import layers as blocks
 
 PARAMS = {
     "densenet121": 7_978_856,
+    "densenet161": 28_681_000,
     "densenet169": 14_149_480,
     "densenet201": 20_013_928,
     "densenet264": 33_337_704,
 }
 TOTAL = {
     "densenet121": 8_062_504,
+    "densenet161": 28_900_936,
     "densenet169": 14_307_880,
     "densenet201": 20_242_984,
     "densenet264": 33_736_232,
 }
-MACS = {"densenet121": "2.834", "densenet169": "3.360", "densenet201": "4.291", "densenet264": "5.752"}
-FEATURES = {"densenet121": 1024, "densenet169": 1664, "densenet201": 1920, "densenet264": 2688}
+MACS = {"densenet121": "2.834", "densenet161": "7.728", "densenet169": "3.360", "densenet201": "4.291", "densenet264": "5.752"}
+FEATURES = {"densenet121": 1024, "densenet161": 2208, "densenet169": 1664, "densenet201": 1920, "densenet264": 2688}
 MIN_SIZE = {"densenet121": 32, "densenet169": 32, "densenet201": 32}
 SPATIAL = {
     "densenet121": {
@@ -64,4 +67,4 @@ BLOCKS = {
 
 #: Depth: the names count convolutions and the classifier (Table 1). Table 1's DenseNet-264
 #: blocks (6-12-64-48) counted that way make 265, as the registry's deviations say.
-DEPTH = {"densenet121": 121, "densenet169": 169, "densenet201": 201, "densenet264": 265}
+DEPTH = {"densenet121": 121, "densenet161": 161, "densenet169": 169, "densenet201": 201, "densenet264": 265}

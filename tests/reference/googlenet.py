@@ -3,19 +3,22 @@
 PARAMS / TOTAL / MACS: shared/reference/architectures.md, master table: "GoogLeNet,
 paper-faithful" (6,998,552; 1.583 GMACs; 13,378,280 and 1.591 with the two auxiliary
 heads) and "BN-Inception without conv bias" (11,285,224 trainable, Keras total
-11,305,256, 2.033 GMACs; the Cadene Caffe port with conv bias has 11,295,240).
+11,305,256, 2.033 GMACs; the Cadene Caffe port with conv bias has 11,295,240), and
+"GoogLeNet torchvision pretrained" for googlenet_bn (6,624,904 trainable, 6,639,464 in
+all, 1.498 GMACs: torchvision's ``GoogLeNet_Weights`` meta; min_size 15, torchvision's).
 SPATIAL: Table 1 of Szegedy et al. (2014) and Figure 5 of Ioffe and Szegedy (2015) at
 224. The block examples' parameter counts are worked out by hand.
 """
 
 from keras_cnns import layers as blocks
 
-PARAMS = {"googlenet": 6_998_552, "bn_inception": 11_285_224}
+PARAMS = {"googlenet": 6_998_552, "googlenet_bn": 6_624_904, "bn_inception": 11_285_224}
 PARAMS_AUX = {"googlenet": 13_378_280}
-TOTAL = {"bn_inception": 11_305_256}  # googlenet has no batch norm: total = trainable
-MACS = {"googlenet": "1.583", "bn_inception": "2.033"}
+TOTAL = {"bn_inception": 11_305_256, "googlenet_bn": 6_639_464}  # googlenet has no batch norm: total = trainable
+MACS = {"googlenet": "1.583", "googlenet_bn": "1.498", "bn_inception": "2.033"}
+MIN_SIZE = {"googlenet_bn": 15}
 MACS_AUX = {"googlenet": "1.591"}
-FEATURES = {"googlenet": 1024, "bn_inception": 1024}
+FEATURES = {"googlenet": 1024, "googlenet_bn": 1024, "bn_inception": 1024}
 SPATIAL = {
     "googlenet": {
         "conv1": 112, "pool1": 56, "conv2": 56, "pool2": 28, "inception_3a": 28, "inception_3b": 28,
@@ -72,4 +75,4 @@ BLOCKS = {
 }
 
 #: Depth: "The network is 22 layers deep when counting only layers with parameters" (Section 5).
-DEPTH = {"googlenet": 22}
+DEPTH = {"googlenet": 22, "googlenet_bn": 22}

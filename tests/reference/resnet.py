@@ -1,6 +1,6 @@
 """ResNet and ResNeXt.
 
-PARAMS: torchvision meta (resnet*, resnext50_32x4d, resnext101_32x8d) and the reference
+PARAMS: torchvision meta (resnet*, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d) and the reference
 table's computation for resnext101_32x4d. MACS: keras.applications' ResNet (v1: 3.858 /
 7.570 / 11.282), torchvision's ``_ops`` for ResNet-18/34 and ResNeXt (stride in the 3x3).
 MACS_V1_5: torchvision's ``_ops`` for its v1.5 ResNets. SPATIAL: Table 1 of the paper.
@@ -17,6 +17,7 @@ PARAMS = {
     "resnext50_32x4d": 25_028_904,
     "resnext101_32x4d": 44_177_704,
     "resnext101_32x8d": 88_791_336,
+    "resnext101_64x4d": 83_455_272,
 }
 TOTAL = {
     "resnet18": 11_699_112,
@@ -27,6 +28,7 @@ TOTAL = {
     "resnext50_32x4d": 25_097_128,
     "resnext101_32x4d": 44_315_560,
     "resnext101_32x8d": 88_994_216,
+    "resnext101_64x4d": 83_658_152,
 }
 MACS = {
     "resnet18": "1.814",
@@ -37,6 +39,7 @@ MACS = {
     "resnext50_32x4d": "4.230",
     "resnext101_32x4d": "7.970",
     "resnext101_32x8d": "16.414",
+    "resnext101_64x4d": "15.46",
 }
 MACS_V1_5 = {"resnet50": "4.089", "resnet101": "7.801", "resnet152": "11.514"}
 FEATURES = {name: 2048 for name in PARAMS} | {"resnet18": 512, "resnet34": 512}
@@ -63,4 +66,5 @@ BLOCKS = {
 #: Depth: the names count the weight layers on the main path (ResNet Table 1; ResNeXt
 #: Table 1 keeps ResNet's depths).
 DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152,
-         "resnext50_32x4d": 50, "resnext101_32x4d": 101, "resnext101_32x8d": 101}
+         "resnext50_32x4d": 50, "resnext101_32x4d": 101, "resnext101_32x8d": 101,
+         "resnext101_64x4d": 101}
