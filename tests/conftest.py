@@ -51,20 +51,24 @@ def cheap_init(monkeypatch):
 def _fresh_keras_state():
     """Each test starts from the same seed and frees the models of the last one.
 
-    A full garbage collection costs a quarter of a second once TensorFlow is loaded: it
-    runs every 25 tests, or as soon as the process holds more than ``GC_ABOVE`` bytes
-    (the models of a few tests at 224x224), rather than after each; Keras'
+    A full garbage collection costs half a second once TensorFlow (and torch) are
+    loaded: it runs every 25 tests, or as soon as the process has grown by more than
+    ``GC_GROWTH`` bytes since the last one (the models of a few tests at 224x224), rather
+    than after each. Growth, not size: freed memory mostly stays with the process, so a
+    size threshold, once crossed, would collect after every test. Keras'
     ``clear_session`` is told not to run one itself (it does by default).
     """
     keras.utils.set_random_seed(0)
     yield
     keras.backend.clear_session(free_memory=False)
-    if next(_tests) % 25 == 0 or _resident_bytes() > GC_ABOVE:
+    if next(_tests) % 25 == 0 or _resident_bytes() > _collected_at[0] + GC_GROWTH:
         gc.collect()
+        _collected_at[0] = _resident_bytes()
 
 
-#: Resident memory above which a test's teardown collects garbage.
-GC_ABOVE = 4 << 30
+#: Growth of resident memory after which a test's teardown collects garbage.
+GC_GROWTH = 2 << 30
+_collected_at = [0]
 
 
 def _resident_bytes():
@@ -72,4 +76,4 @@ def _resident_bytes():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
-        return GC_ABOVE + 1  # unknown: collect
+        return _collected_at[0] + GC_GROWTH + 1  # unknown: collect

@@ -89,7 +89,11 @@ def test_converted_models_compute_what_torchvision_computes(name, cheap_init):
         # adaptive pooling before the classifier is the head's flatten_size).
         model = full = keras_cnns.from_torchvision(tv)
         _assert_close(_keras(model, x_keras), _torch(tv, x))
-        model = keras_cnns.from_torchvision(tv, input_shape=(SMALL, SMALL, 3))
+        # The same weights at the smaller size (the converted ones: set_weights skips
+        # converting the 100M-weight classifier a second time).
+        model = keras_cnns.create_model(convert.TORCHVISION[name].name, input_shape=(SMALL, SMALL, 3),
+                                        classifier_activation=None, **convert.TORCHVISION[name].defaults)
+        model.set_weights(full.get_weights())
         _assert_close(_keras(model, small_keras), _torch(tv, small))
         features = keras.Model(model.input, model.get_layer("head").input)  # the last feature map
         _assert_close(_keras(features, small_keras).mean(axis=(1, 2)), _pooled_features(tv, name, small))
@@ -219,3 +223,27 @@ def test_without_torch_the_message_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(ImportError, match=re.escape('pip install "keras-cnns[torch]"')):
         keras_cnns.create_model("resnet18", weights="torchvision")
+
+
+def test_predict_and_list_with_torchvisions_weights(torch_home, tmp_path, capsys, cheap_init):
+    from PIL import Image
+
+    from keras_cnns.__main__ import main
+
+    tv = _torchvision_model("resnet18")
+    torch_home.mkdir(parents=True)
+    torch.save(tv.state_dict(), torch_home / "resnet18-f37072fd.pth")
+    pixels = np.random.default_rng(3).integers(0, 256, (300, 260, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    assert main(["predict", "--arch", "resnet18", "--weights", "torchvision", str(tmp_path / "a.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # The image as predict prepares it for these weights: resize to 256, crop 224,
+    # torchvision's normalization; then torchvision's own probabilities.
+    image = keras_cnns.predict.load_image(str(tmp_path / "a.png"), "resnet18", 224, weights="torchvision")
+    probs = torch.softmax(torch.from_numpy(_torch(tv, image.transpose(2, 0, 1)[None])), dim=1).numpy()
+    expected = [f"{p:7.2%}  {name} ({wnid})" for wnid, name, p in keras_cnns.decode_predictions(probs)[0]]
+    assert [line.strip() for line in lines[1:6]] == [e.strip() for e in expected]
+    assert main(["list", "resnet*", "--pretrained", "torchvision"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert rows[0].endswith("  torchvision") and rows[2].endswith("  imagenet torchvision")
