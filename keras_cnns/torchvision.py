@@ -122,11 +122,14 @@ def source(name):
 
 
 def preprocessing(name):
-    """The ``Preprocessing`` of variant ``name`` with torchvision's weights: ImageNet mean
-    and std on RGB, resize to ``Source.resize``, center crop 224, bilinear."""
-    return Preprocessing(
-        mean=IMAGENET_RGB.mean, std=IMAGENET_RGB.std, crop_pct=224 / source(name).resize, interpolation="bilinear"
-    )
+    """The ``Preprocessing`` of keras_cnns variant ``name`` with torchvision's weights:
+    ImageNet mean and std on RGB, resize to ``Source.resize``, center crop 224, bilinear."""
+    if name not in BY_VARIANT:
+        raise ValueError(
+            f"No torchvision weights for this model; those with them: {', '.join(BY_VARIANT)}. Received: name={name!r}"
+        )
+    resize = TORCHVISION[BY_VARIANT[name]].resize
+    return Preprocessing(mean=IMAGENET_RGB.mean, std=IMAGENET_RGB.std, crop_pct=224 / resize, interpolation="bilinear")
 
 
 # --- Layer names: torchvision module -> keras_cnns layer path --------------------------

@@ -211,6 +211,8 @@ def test_weights_torchvision_errors():
         keras_cnns.create_model("googlenet", weights="torchvision")
     with pytest.raises(ValueError, match=r"No torchvision weights.*Received: name='resnext101_32x4d'"):
         keras_cnns.create_model("resnext101_32x4d", weights="torchvision")
+    with pytest.raises(ValueError, match=r"No torchvision weights.*Received: name='alexnet'"):  # the paper's
+        keras_cnns.preprocess_input("alexnet", np.zeros((1, 8, 8, 3)), weights="torchvision")
     with pytest.raises(ValueError, match=r"resnet50 with stride_in_3x3=True. Received: stride_in_3x3=False"):
         keras_cnns.create_model("resnet50", weights="torchvision", stride_in_3x3=False)
     with pytest.raises(ValueError, match=r"1000 classes.*Received: num_classes=10"):
