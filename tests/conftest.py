@@ -1,16 +1,8 @@
 import gc
-import importlib.util
 import itertools
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-# torchvision before TensorFlow: torchvision imports Triton (with the CUDA builds of
-# torch), whose LLVM crashes the process when TensorFlow's is already loaded.
-try:
-    import torchvision  # noqa: F401
-except ImportError:  # the torch extra is not installed; its tests skip
-    pass
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
@@ -23,11 +15,6 @@ FIRST = ("tests/test_train.py", "tests/test_tuning.py")
 
 def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in FIRST)
-    if importlib.util.find_spec("torch") is None:  # the torch extra: its doctests need it
-        skip = pytest.mark.skip(reason='torch is not installed: pip install "keras-cnns[torch]"')
-        for item in items:
-            if item.nodeid.startswith("keras_cnns/torchvision.py"):
-                item.add_marker(skip)
 
 
 @pytest.fixture
