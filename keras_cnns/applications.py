@@ -289,6 +289,12 @@ def _pairs(ka_model, order, rules):
     return pairs
 
 
+def weighted_layers(model):
+    """``{layer path: layer}`` of every layer of ``model`` that holds weights, nested ones
+    included (``"conv2_block1/conv1/conv"``): what a weight transfer must fill."""
+    return {layer.path: layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, _WEIGHTED)}
+
+
 def _value(variable):
     return keras.ops.convert_to_numpy(variable).astype("float32")
 
@@ -338,7 +344,7 @@ def transfer_weights(ka_model, model, constructor=None):
             when None.
     """
     constructor = constructor or identify(ka_model)[0]
-    ours = {layer.path: layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, _WEIGHTED)}
+    ours = weighted_layers(model)
     order = list(dict.fromkeys(w.path.rpartition("/")[0] for w in model.weights))
     pairs = _pairs(ka_model, order, RULES[constructor])
     # Check the whole mapping before copying anything.

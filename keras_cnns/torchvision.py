@@ -333,8 +333,9 @@ def transfer_state_dict(state_dict, model, tv_name):
     GoogLeNet's auxiliary classifiers always are); otherwise nothing is copied and the
     ValueError names the layer or the key.
     """
-    weighted = (keras.layers.Conv2D, keras.layers.Dense, keras.layers.BatchNormalization)
-    ours = {layer.path: layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, weighted)}
+    from keras_cnns.applications import weighted_layers
+
+    ours = weighted_layers(model)
     has_head = any(path.startswith("head/") for path in ours)
     rule = _rule(tv_name)
     pairs, done = [], set()
