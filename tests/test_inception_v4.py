@@ -185,6 +185,56 @@ def test_width_multiplier_survives_a_keras_round_trip(tmp_path):
     )
 
 
+_OPTIONS = ["norm", "norm_epsilon", "norm_momentum", "norm_scale", "activation", "width_multiplier"]
+_RESIDUAL = ["filters", "scale", "output_activation", *_OPTIONS]
+
+
+@pytest.mark.parametrize(
+    "make, shape, keys",
+    [
+        (lambda: blocks.InceptionV4Stem(), (1, 75, 75, 3), _OPTIONS),
+        (lambda: blocks.InceptionV4A(), (1, 5, 5, 8), _OPTIONS),
+        (lambda: blocks.InceptionV4B(), (1, 5, 5, 8), _OPTIONS),
+        (lambda: blocks.InceptionV4C(), (1, 3, 3, 8), _OPTIONS),
+        (lambda: blocks.ReductionA(4, 6, 8, 10), (1, 9, 9, 5), ["k", "l", "m", "n", *_OPTIONS]),
+        (lambda: blocks.InceptionV4ReductionB(width_multiplier=0.25), (1, 9, 9, 5), _OPTIONS),
+        (lambda: blocks.InceptionResNetV1Stem(), (1, 75, 75, 3), _OPTIONS),
+        (lambda: blocks.InceptionResNetV2Mixed5b(), (1, 5, 5, 8), _OPTIONS),
+        (lambda: blocks.InceptionResNetReductionB(((4, 6), (4, 5), (4, 5, 7))), (1, 9, 9, 5), ["filters", *_OPTIONS]),
+        (lambda: blocks.InceptionResNetA(), (1, 5, 5, 12), _RESIDUAL),
+        (lambda: blocks.InceptionResNetB(((6,), (4, 5, 7)), scale=0.5), (1, 5, 5, 12), _RESIDUAL),
+        (lambda: blocks.InceptionResNetC(output_activation=None, norm_scale=False), (1, 3, 3, 12), _RESIDUAL),
+    ],
+)
+def test_config_keys_and_from_config(make, shape, keys):
+    # The blocks share their options through one base class: each config still lists
+    # every constructor argument (saved files depend on it) and rebuilds the same block.
+    layer = make()
+    config = layer.get_config()
+    assert list(config) == ["name", "trainable", "dtype", *keys]
+    layer.build((None, *shape[1:]))
+    clone = type(layer).from_config(config)
+    clone.build((None, *shape[1:]))
+    assert clone.get_config() == config
+    assert [w.path for w in clone.weights] == [w.path for w in layer.weights]
+    assert [tuple(w.shape) for w in clone.weights] == [tuple(w.shape) for w in layer.weights]
+
+
+def test_residual_defaults_are_the_class_data():
+    # filters=None and scale=None take the block's FILTERS and SCALE (Inception-ResNet-v2's),
+    # and the config keeps the resolved values, so it rebuilds the same block.
+    for block, filters, scale in [
+        (blocks.InceptionResNetA, ((32,), (32, 32), (32, 48, 64)), 0.17),
+        (blocks.InceptionResNetB, ((192,), (128, 160, 192)), 0.1),
+        (blocks.InceptionResNetC, ((192,), (192, 224, 256)), 0.2),
+    ]:
+        config = block().get_config()
+        assert (config["filters"], config["scale"]) == (filters, scale) == (block.FILTERS, block.SCALE)
+        assert [len(branch) for branch in block.LAYOUT] == [len(branch) for branch in filters]
+    v1 = blocks.InceptionResNetA(((32,), (32, 32), (32, 32, 32)), scale=0.1).get_config()
+    assert (v1["filters"], v1["scale"]) == (((32,), (32, 32), (32, 32, 32)), 0.1)
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

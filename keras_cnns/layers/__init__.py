@@ -10,12 +10,13 @@ models load under ``safe_mode``.
 (None, 56, 56, 256)
 """
 
-from keras_cnns.layers import conv, densenet, head, inception, inception_v3, inception_v4
+from keras_cnns.layers import conv, densenet, head, inception, inception_resnet, inception_v3, inception_v4
 from keras_cnns.layers import mobilenet, nin, normalization, pooling, resnet, vgg
 from keras_cnns.layers.conv import *  # noqa: F401,F403
 from keras_cnns.layers.densenet import *  # noqa: F401,F403
 from keras_cnns.layers.head import *  # noqa: F401,F403
 from keras_cnns.layers.inception import *  # noqa: F401,F403
+from keras_cnns.layers.inception_resnet import *  # noqa: F401,F403
 from keras_cnns.layers.inception_v3 import *  # noqa: F401,F403
 from keras_cnns.layers.inception_v4 import *  # noqa: F401,F403
 from keras_cnns.layers.mobilenet import *  # noqa: F401,F403
@@ -25,5 +26,8 @@ from keras_cnns.layers.pooling import *  # noqa: F401,F403
 from keras_cnns.layers.resnet import *  # noqa: F401,F403
 from keras_cnns.layers.vgg import *  # noqa: F401,F403
 
-_MODULES = (conv, densenet, head, inception, inception_v3, inception_v4, mobilenet, nin, normalization, pooling, resnet, vgg)
+_MODULES = (
+    conv, densenet, head, inception, inception_resnet, inception_v3, inception_v4,
+    mobilenet, nin, normalization, pooling, resnet, vgg,
+)
 __all__ = sorted(name for module in _MODULES for name in module.__all__)

@@ -1,29 +1,24 @@
-"""Blocks of Inception-v4 and Inception-ResNet v1 / v2 (Szegedy et al., 2016).
+"""Blocks of Inception-v4 (Szegedy et al., 2016) and the base of every Inception-v4 /
+Inception-ResNet block.
 
 Every block is a set of parallel branches whose outputs are concatenated on the
-channels (``Parallel``). The residual blocks add a 1x1 up-projection of that
-concatenation, scaled, to their input. Convolutions are ConvBNAct without bias; "valid"
-padding where the paper's figures mark a layer "V" (all the strided ones), "same"
-elsewhere, so that the 35 / 17 / 8 grids of the paper come out at 299 input. Average
-pooling (3x3, stride 1, "same") ignores the padded zeros, as TF-slim and timm's
-``count_include_pad=False``. ``width_multiplier`` scales every branch convolution's width
-as TF-slim's ``depth_multiplier`` (``min_depth`` 16); the widths written here are at 1.0.
+channels (``Parallel``). Convolutions are ConvBNAct without bias; "valid" padding where
+the paper's figures mark a layer "V" (all the strided ones), "same" elsewhere, so that
+the 35 / 17 / 8 grids of the paper come out at 299 input. Average pooling (3x3, stride 1,
+"same") ignores the padded zeros, as TF-slim and timm's ``count_include_pad=False``.
+``width_multiplier`` scales every branch convolution's width as TF-slim's
+``depth_multiplier`` (``min_depth`` 16); the widths written here are at 1.0. The
+Inception-ResNet blocks (their stems, residual blocks and Reduction-B) are in
+``inception_resnet.py``; Reduction-A, shared by the three networks, is here.
 """
 
 import keras
-from keras import ops
 
-from keras_cnns.layers._base import ChainBlock, Parallel, build_chain, call_chain, check_choice, make_activation, positive_int, register
+from keras_cnns.layers._base import ChainBlock, Parallel, check_choice, positive_int, register
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
-from keras_cnns.layers.conv import ConvBNAct, ConvOptions
+from keras_cnns.layers.conv import ConvOptions
 
 __all__ = [
-    "InceptionResNetA",
-    "InceptionResNetB",
-    "InceptionResNetC",
-    "InceptionResNetReductionB",
-    "InceptionResNetV1Stem",
-    "InceptionResNetV2Mixed5b",
     "InceptionV4A",
     "InceptionV4B",
     "InceptionV4C",
@@ -32,15 +27,33 @@ __all__ = [
     "ReductionA",
 ]
 
+#: The options every block takes, after its own arguments (if any), and keeps in its config.
+_OPTIONS = ("norm", "norm_epsilon", "norm_momentum", "norm_scale", "activation", "width_multiplier")
+
 
 class _InceptionBlock(ConvOptions, ChainBlock):
-    """Shared arguments and factories; subclasses list their layers in ``_chain``.
+    """Shared options and factories; subclasses list their layers in ``_chain``.
 
-    ``width_multiplier`` is set before the subclass creates its convolutions: ``_conv``
-    (and so ``_convs``) scales every width by it.
+    This ``__init__`` takes the options of every block and then calls ``_make_layers``,
+    where a block without arguments of its own creates its children (it defines no
+    ``__init__``). A block with arguments of its own takes them, then ``**kwargs``: its
+    ``__init__`` calls this one first, keeps its arguments and creates its children.
+    ``get_config`` adds the options to the block's own arguments.
+
+    ``width_multiplier`` is set before any convolution is created: ``_conv`` (and so
+    ``_convs``) scales every width by it.
     """
 
-    def __init__(self, norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs):
+    def __init__(
+        self,
+        norm="batch",
+        norm_epsilon=1e-3,
+        norm_momentum=0.9,
+        norm_scale=True,
+        activation="relu",
+        width_multiplier=1.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_choice(norm, "norm", ("batch", "sync_batch"))
         keras.activations.get(activation)  # an unknown name fails here, not at build
@@ -50,6 +63,15 @@ class _InceptionBlock(ConvOptions, ChainBlock):
         self.norm_scale = norm_scale
         self.activation = activation
         self.width_multiplier = width_multiplier_arg(width_multiplier)
+        self._make_layers()
+
+    def _make_layers(self):
+        """Creates the children of a block without arguments of its own."""
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({key: getattr(self, key) for key in _OPTIONS})
+        return config
 
     def _convs(self, specs, prefix):
         """ConvBNActs from ``(filters, kernel_size[, strides, padding])`` rows."""
@@ -107,17 +129,7 @@ class InceptionV4Stem(_InceptionBlock):
     (None, 35, 35, 384)
     """
 
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
+    def _make_layers(self):
         self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
         self.mixed_3a_pool = self._max_pool("mixed_3a_pool")
         self.mixed_3a_conv = self._conv(96, 3, 2, "valid", name="mixed_3a_conv")
@@ -154,17 +166,7 @@ class InceptionV4A(_InceptionBlock):
     (None, 35, 35, 384)
     """
 
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
+    def _make_layers(self):
         self.branch0 = self._convs([(96, 1)], "branch0")
         self.branch1 = self._convs([(64, 1), (96, 3)], "branch1")
         self.branch2 = self._convs([(64, 1), (96, 3), (96, 3)], "branch2")
@@ -193,17 +195,7 @@ class InceptionV4B(_InceptionBlock):
     (None, 17, 17, 1024)
     """
 
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
+    def _make_layers(self):
         self.branch0 = self._convs([(384, 1)], "branch0")
         self.branch1 = self._convs([(192, 1), (224, (1, 7)), (256, (7, 1))], "branch1")
         self.branch2 = self._convs(
@@ -233,17 +225,7 @@ class InceptionV4C(_InceptionBlock):
     (None, 8, 8, 1536)
     """
 
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
+    def _make_layers(self):
         self.branch0 = self._convs([(256, 1)], "branch0")
         self.branch1 = self._convs([(384, 1)], "branch1")
         self.branch1_split = [self._conv(256, (1, 3), name="branch1_1x3"), self._conv(256, (3, 1), name="branch1_3x1")]
@@ -269,8 +251,8 @@ class ReductionA(_InceptionBlock):
     Args:
         k, l, m, n: ints, the filter counts of Table 1.
         norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
+            keyword arguments, the convolutions' batch norm, activation and width
+            multiplier, as for ``InceptionV4Stem``.
 
     Examples:
 
@@ -278,21 +260,8 @@ class ReductionA(_InceptionBlock):
     (None, 17, 17, 1024)
     """
 
-    def __init__(
-        self,
-        k,
-        l,  # noqa: E741 (the paper's name)
-        m,
-        n,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
+    def __init__(self, k, l, m, n, **kwargs):  # noqa: E741 (the paper's name)
+        super().__init__(**kwargs)
         for name, value in dict(k=k, l=l, m=m, n=n).items():
             positive_int(value, name)
         self.k, self.l, self.m, self.n = k, l, m, n
@@ -322,363 +291,10 @@ class InceptionV4ReductionB(_InceptionBlock):
     (None, 8, 8, 1536)
     """
 
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
+    def _make_layers(self):
         self.branch0 = self._convs([(192, 1), (192, 3, 2, "valid")], "branch0")
         self.branch1 = self._convs([(256, 1), (256, (1, 7)), (320, (7, 1)), (320, 3, 2, "valid")], "branch1")
         self.branch2 = [self._max_pool("branch2_pool")]
 
     def _chain(self):
         return [Parallel(self.branch0, self.branch1, self.branch2)]
-
-
-@register
-class InceptionResNetV1Stem(_InceptionBlock):
-    """The Inception-ResNet-v1 stem (Fig. 14): 299x299x3 to 35x35x256.
-
-    3x3/2 32 V, 3x3 32 V, 3x3 64, 3x3/2 max pool V, 1x1 80, 3x3 192 V, 3x3/2 256 V.
-
-    Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
-
-    Examples:
-
-    >>> InceptionResNetV1Stem().compute_output_shape((None, 299, 299, 3))
-    (None, 35, 35, 256)
-    """
-
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
-        self.convs = self._convs([(32, 3, 2, "valid"), (32, 3, 1, "valid"), (64, 3)], "stem")
-        self.pool = self._max_pool("pool")
-        self.convs_after_pool = [
-            self._conv(80, 1, name="stem_conv4"),
-            self._conv(192, 3, 1, "valid", name="stem_conv5"),
-            self._conv(256, 3, 2, "valid", name="stem_conv6"),
-        ]
-
-    def _chain(self):
-        return [*self.convs, self.pool, *self.convs_after_pool]
-
-
-@register
-class InceptionResNetV2Mixed5b(_InceptionBlock):
-    """The 35x35 Inception module that ends the released Inception-ResNet-v2 stem.
-
-    TF-slim's and keras.applications' ``mixed_5b`` (not in the paper, whose Fig. 15
-    reuses the Inception-v4 stem): 1x1 96 | 1x1 48, 5x5 64 | 1x1 64, 3x3 96, 3x3 96 |
-    3x3 average pool, 1x1 64; 320 channels out.
-
-    Args:
-        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
-
-    Examples:
-
-    >>> InceptionResNetV2Mixed5b().compute_output_shape((None, 35, 35, 192))
-    (None, 35, 35, 320)
-    """
-
-    def __init__(
-        self,
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
-        self.branch0 = self._convs([(96, 1)], "branch0")
-        self.branch1 = self._convs([(48, 1), (64, 5)], "branch1")
-        self.branch2 = self._convs([(64, 1), (96, 3), (96, 3)], "branch2")
-        self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(64, 1)], "branch3")]
-
-    def _chain(self):
-        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
-
-
-@register
-class InceptionResNetReductionB(_InceptionBlock):
-    """The Inception-ResNet 17x17 to 8x8 reduction (Figs. 12 and 18).
-
-    Three convolution branches and a 3x3/2 max pool, concatenated. ``filters`` gives each
-    branch's widths: a 1x1 convolution, then 3x3 ones, the last one 3x3/2 V.
-    Inception-ResNet-v1 (Fig. 12): ``((256, 384), (256, 256), (256, 256, 256))``;
-    Inception-ResNet-v2 (Fig. 18, keras.applications' ``mixed_7a``): the default.
-
-    Args:
-        filters: three tuples of ints, the widths of each branch. Defaults to
-            ``((256, 384), (256, 288), (256, 288, 320))``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
-
-    Examples:
-
-    >>> InceptionResNetReductionB().compute_output_shape((None, 17, 17, 1088))
-    (None, 8, 8, 2080)
-    """
-
-    LAYOUT = ((1, 3), (1, 3), (1, 3, 3))
-
-    def __init__(
-        self,
-        filters=((256, 384), (256, 288), (256, 288, 320)),
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
-        self.filters = _filter_table(filters, self.LAYOUT, "filters")
-        self.branches = [
-            self._convs(
-                [(f, k) for f, k in zip(widths[:-1], kernels)] + [(widths[-1], 3, 2, "valid")],
-                f"branch{i}",
-            )
-            for i, (widths, kernels) in enumerate(zip(self.filters, self.LAYOUT))
-        ]
-        self.pool = self._max_pool("branch3_pool")
-
-    def _chain(self):
-        return [Parallel(*self.branches, [self.pool])]
-
-
-class _InceptionResNetBlock(_InceptionBlock):
-    """Residual Inception block: ``output_activation(x + scale * up(concat(branches)))``.
-
-    ``up`` is a 1x1 convolution with a bias and no batch norm back to the input's
-    channels (TF-slim, keras.applications, timm); it is created in ``build`` from them,
-    so ``width_multiplier`` does not scale it: it matches whatever width the input has.
-    """
-
-    LAYOUT = ()  # kernel sizes of each branch, shaped like ``filters``
-
-    def __init__(
-        self,
-        filters,
-        scale,
-        output_activation,
-        norm,
-        norm_epsilon,
-        norm_momentum,
-        norm_scale,
-        activation,
-        width_multiplier,
-        **kwargs,
-    ):
-        super().__init__(norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier, **kwargs)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-            raise ValueError(f"Expected `scale` to be a number. Received: scale={scale!r}")
-        self.filters = _filter_table(filters, self.LAYOUT, "filters")
-        self.scale = float(scale)
-        self.output_activation = output_activation
-        self.branches = [
-            self._convs(list(zip(widths, kernels)), f"branch{i}")
-            for i, (widths, kernels) in enumerate(zip(self.filters, self.LAYOUT))
-        ]
-        self.up = None
-        self.act = make_activation(output_activation, self.dtype_policy, "act")
-
-    def _chain(self):
-        return [Parallel(*self.branches)]
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(f"The input channels must be known. Received: input_shape={tuple(input_shape)}")
-        mixed = build_chain(self._chain(), input_shape)
-        if self.up is None:
-            self.up = ConvBNAct(
-                channels, 1, use_bias=True, norm=None, activation=None, dtype=self.dtype_policy, name="up"
-            )
-        build_chain([self.up, self.act], mixed)
-
-    def call(self, inputs):
-        residual = self.up(call_chain(self._chain(), inputs))
-        x = ops.add(inputs, ops.multiply(residual, ops.cast(self.scale, residual.dtype)))
-        return x if self.act is None else self.act(x)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-
-@register
-class InceptionResNetA(_InceptionResNetBlock):
-    """Inception-ResNet's 35x35 residual block (Figs. 10 and 16; Keras' ``block35``).
-
-    Branches 1x1 | 1x1, 3x3 | 1x1, 3x3, 3x3, concatenated, projected back to the input
-    channels by a biased 1x1 convolution, scaled and added to the input. Inception-
-    ResNet-v1 uses 32 filters everywhere: ``((32,), (32, 32), (32, 32, 32))``.
-
-    Args:
-        filters: tuple of tuples of ints, the widths of each branch. Defaults to
-            Inception-ResNet-v2's ``((32,), (32, 32), (32, 48, 64))``.
-        scale: float, the factor of the residual branch. Defaults to 0.17 (TF-slim).
-        output_activation: activation after the sum, or None. Defaults to ``"relu"``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
-
-    Examples:
-
-    >>> InceptionResNetA().compute_output_shape((None, 35, 35, 320))
-    (None, 35, 35, 320)
-    """
-
-    LAYOUT = ((1,), (1, 3), (1, 3, 3))
-
-    def __init__(
-        self,
-        filters=((32,), (32, 32), (32, 48, 64)),
-        scale=0.17,
-        output_activation="relu",
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            scale,
-            output_activation,
-            norm,
-            norm_epsilon,
-            norm_momentum,
-            norm_scale,
-            activation,
-            width_multiplier,
-            **kwargs,
-        )
-
-
-@register
-class InceptionResNetB(_InceptionResNetBlock):
-    """Inception-ResNet's 17x17 residual block (Figs. 11 and 17; Keras' ``block17``).
-
-    Branches 1x1 | 1x1, 1x7, 7x1, then as ``InceptionResNetA``. Inception-ResNet-v1:
-    ``((128,), (128, 128, 128))``.
-
-    Args:
-        filters: tuple of tuples of ints, the widths of each branch. Defaults to
-            Inception-ResNet-v2's ``((192,), (128, 160, 192))``.
-        scale: float, the factor of the residual branch. Defaults to 0.1 (TF-slim).
-        output_activation: activation after the sum, or None. Defaults to ``"relu"``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
-
-    Examples:
-
-    >>> InceptionResNetB().compute_output_shape((None, 17, 17, 1088))
-    (None, 17, 17, 1088)
-    """
-
-    LAYOUT = ((1,), (1, (1, 7), (7, 1)))
-
-    def __init__(
-        self,
-        filters=((192,), (128, 160, 192)),
-        scale=0.1,
-        output_activation="relu",
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            scale,
-            output_activation,
-            norm,
-            norm_epsilon,
-            norm_momentum,
-            norm_scale,
-            activation,
-            width_multiplier,
-            **kwargs,
-        )
-
-
-@register
-class InceptionResNetC(_InceptionResNetBlock):
-    """Inception-ResNet's 8x8 residual block (Figs. 13 and 19; Keras' ``block8``).
-
-    Branches 1x1 | 1x1, 1x3, 3x1, then as ``InceptionResNetA``. Inception-ResNet-v1:
-    ``((192,), (192, 192, 192))``. The released Inception-ResNet-v2 ends with one such
-    block with ``scale=1.0`` and ``output_activation=None``.
-
-    Args:
-        filters: tuple of tuples of ints, the widths of each branch. Defaults to
-            Inception-ResNet-v2's ``((192,), (192, 224, 256))``.
-        scale: float, the factor of the residual branch. Defaults to 0.2 (TF-slim).
-        output_activation: activation after the sum, or None. Defaults to ``"relu"``.
-        norm, norm_epsilon, norm_momentum, norm_scale, activation, width_multiplier:
-            the convolutions' batch norm, activation and width multiplier, as for
-            ``InceptionV4Stem``.
-
-    Examples:
-
-    >>> InceptionResNetC().compute_output_shape((None, 8, 8, 2080))
-    (None, 8, 8, 2080)
-    """
-
-    LAYOUT = ((1,), (1, (1, 3), (3, 1)))
-
-    def __init__(
-        self,
-        filters=((192,), (192, 224, 256)),
-        scale=0.2,
-        output_activation="relu",
-        norm="batch",
-        norm_epsilon=1e-3,
-        norm_momentum=0.9,
-        norm_scale=True,
-        activation="relu",
-        width_multiplier=1.0,
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            scale,
-            output_activation,
-            norm,
-            norm_epsilon,
-            norm_momentum,
-            norm_scale,
-            activation,
-            width_multiplier,
-            **kwargs,
-        )
