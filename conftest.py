@@ -12,10 +12,14 @@ except ImportError:  # the torch extra is not installed; its tests skip
     pass
 
 
+#: The doctests that need torch and torchvision.
+TORCH_DOCTESTS = ("keras_cnns/models/convert.py::keras_cnns.models.convert.from_torchvision",)
+
+
 def pytest_collection_modifyitems(items):
-    """Without the torch extra, the doctests of keras_cnns/torchvision.py skip."""
+    """Without the torch extra, the doctests that convert torchvision models skip."""
     if importlib.util.find_spec("torch") is None:
         skip = pytest.mark.skip(reason='torch is not installed: pip install "keras-cnns[torch]"')
         for item in items:
-            if item.nodeid.startswith("keras_cnns/torchvision.py"):
+            if item.nodeid.startswith(TORCH_DOCTESTS):
                 item.add_marker(skip)

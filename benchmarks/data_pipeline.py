@@ -47,7 +47,8 @@ def make_folder(root, count, classes=4, size=(375, 500)):
 
 
 def pipeline_rate(spec, preset, model, batch_size, batches):
-    data = load_dataset(spec, model=model, image_size=224, batch_size=batch_size, preset=preset, cache=False)
+    data = load_dataset(spec, preprocessing=keras_cnns.model_info(model).preprocessing, image_size=224,
+                        batch_size=batch_size, preset=preset, cache=False)
     iterator = iter(data.train.repeat())
     next(iterator)  # warm-up: builds the pipeline, fills the prefetch buffer
     start = time.perf_counter()
@@ -112,7 +113,8 @@ def main(argv=None):
         for preset in augment.PRESETS:
             print(f"| {preset} | {pipeline_rate(spec, preset, args.model, args.batch_size, args.batches):.0f} |", flush=True)
 
-        data = load_dataset(spec, model=args.model, image_size=224, batch_size=args.batch_size, preset="resnet")
+        data = load_dataset(spec, preprocessing=keras_cnns.model_info(args.model).preprocessing, image_size=224,
+                            batch_size=args.batch_size, preset="resnet")
         real = training_rate(args.model, data.train.repeat(), args.steps, args.batch_size, args.epochs, data.num_classes)
         images, labels = next(iter(data.train))
         memory = tf.data.Dataset.from_tensors((images, labels)).repeat()  # one batch, already in memory

@@ -10,13 +10,19 @@
 
 __version__ = "0.1.0"
 
-from keras_cnns import layers
+from keras_cnns import layers, weights
 from keras_cnns.analysis import count_macs, format_report, model_report
-from keras_cnns.applications import from_keras_applications
 from keras_cnns.imagenet import decode_predictions, preprocess_input
 from keras_cnns.models import *  # noqa: F401,F403
-from keras_cnns.models import create_model, list_models, model_info, register_model
-from keras_cnns.torchvision import from_torchvision, from_torchvision_state_dict
+from keras_cnns.models import (
+    create_model,
+    from_keras_applications,
+    from_torchvision,
+    from_torchvision_state_dict,
+    list_models,
+    model_info,
+    register_model,
+)
 from keras_cnns.training import schedules as _schedules  # noqa: F401  (registers WarmupSchedule for load_model)
 
 __all__ = [
@@ -33,5 +39,6 @@ __all__ = [
     "model_report",
     "preprocess_input",
     "register_model",
+    "weights",
     *list_models(),
 ]

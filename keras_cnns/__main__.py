@@ -1,7 +1,7 @@
 """The command line.
 
-``python -m keras_cnns list [PATTERN] [--pretrained [imagenet|torchvision]]``: the
-registered models, with the ImageNet weights each loads.
+``python -m keras_cnns list [PATTERN] [--pretrained [TAG]]``: the registered models, with
+the tags of the weights each loads (``imagenet``, ``torchvision``).
 ``python -m keras_cnns report NAME [--input-size S] [--expand [N]] [--format text|markdown|csv|json]``:
 a model's layer table and totals (``keras_cnns.analysis``).
 ``python -m keras_cnns compare [--format markdown|csv] [--plot FILE.png]``: every registered
@@ -26,16 +26,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _list(args):
     from keras_cnns import list_models, model_info
 
-    sources = ("imagenet", "torchvision")
-    loads = {source: set(list_models(args.pattern, pretrained=source)) for source in sources}
     names = list_models(args.pattern)
     if args.pretrained == "any":
-        names = [name for name in names if any(name in loads[source] for source in sources)]
+        names = [name for name in names if model_info(name).tags]
     elif args.pretrained:
-        names = [name for name in names if name in loads[args.pretrained]]
+        names = list_models(args.pattern, pretrained=args.pretrained)
     print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}  weights")
     for info in map(model_info, names):
-        weights = " ".join(source for source in sources if info.name in loads[source])
+        weights = " ".join(info.tags)
         print(f"{info.name:<22} {info.year:>4} {info.default_size:>5} {info.params:>13,} {info.macs:>9g}  {weights}".rstrip())
     return 0
 
@@ -80,6 +78,8 @@ def _predict(args):
 
 
 def main(argv=None):
+    from keras_cnns.models import weight_tags
+
     parser = argparse.ArgumentParser(prog="python -m keras_cnns")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list the registered models")
@@ -88,8 +88,9 @@ def main(argv=None):
         "--pretrained",
         nargs="?",
         const="any",
-        choices=("any", "imagenet", "torchvision"),
-        help='only the models with ImageNet weights: keras.applications\' ("imagenet"), torchvision\'s, or either',
+        choices=("any", *weight_tags()),
+        help='only the models with weights of that tag ("imagenet": keras.applications\', "torchvision": '
+        "torchvision's), or any",
     )
     listing.set_defaults(run=_list)
     reporting = commands.add_parser("report", help="a model's layer table: shapes, parameters, multiply-adds")

@@ -22,14 +22,12 @@ SINGLE_VIEW = ("1 crop",)
 
 _CSV_COLUMNS = (
     "model", "family", "year", "paper", "url", "depth", "default_size", "min_size", "params", "gmacs",
-    "top1_error", "top5_error", "protocol", "source", "keras_application", "torchvision",
+    "top1_error", "top5_error", "protocol", "source", "weights",
 )
 
 
 def comparison(pattern=None):
     """One dict per registered model (``pattern``: an fnmatch filter), in registry order."""
-    from keras_cnns.torchvision import BY_VARIANT
-
     rows = []
     for name in list_models(pattern):
         info = model_info(name)
@@ -49,8 +47,7 @@ def comparison(pattern=None):
             "top5_error": error.top5 if error else None,
             "protocol": error.protocol if error else "",
             "source": error.source if error else "",
-            "keras_application": info.keras_application,
-            "torchvision": BY_VARIANT.get(name, ""),
+            "weights": "; ".join(weights.label for weights in info.weights),
         })
     return rows
 
@@ -69,10 +66,7 @@ def markdown_table(pattern=None):
         authors = row["paper"].split(". ")[0]
         error = f"{_error(row['top1_error'])} / {_error(row['top5_error'])}" if row["protocol"] else "–"
         protocol = f"{row['protocol']}, {row['source']}" if row["protocol"] else ""
-        weights = ", ".join(
-            [f"keras.applications.{row['keras_application']}"] * bool(row["keras_application"])
-            + [f"torchvision {row['torchvision']}"] * bool(row["torchvision"])
-        )
+        weights = row["weights"].replace("; ", ", ")
         lines.append(
             f"| `{row['model']}` | [{authors}]({row['url']}) | {row['year']} | {row['depth']} | "
             f"{row['default_size']} ({row['min_size']}) | {row['params']:,} | {row['gmacs']:g} | "

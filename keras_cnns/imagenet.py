@@ -1,13 +1,15 @@
 """What goes into an ImageNet classifier and what comes out: preprocessing, class names.
 
-``preprocess_input(name, images)`` applies the preprocessing registered for variant
-``name`` (``model_info(name).preprocessing``), which for the models with ImageNet weights
-is the one those weights were trained with: Caffe BGR mean subtraction for VGG and
-ResNet, [-1, 1] scaling for Inception and MobileNet, ImageNet mean and std for DenseNet
-(keras.applications' ``preprocess_input`` of each). ``decode_predictions`` names the
-1000 ILSVRC-2012 classes; the class list ships with the package
-(``keras_cnns/data/imagenet_classes.txt``: WordNet id and keras.applications' name, in
-class-index order), so it works offline.
+``preprocess_input(name, images, weights=...)`` applies the preprocessing of variant
+``name``'s weights of that tag (``model_info(name).get_weights(tag).preprocessing``):
+the one those weights were trained with, for instance keras.applications' own
+``preprocess_input`` for ``"imagenet"`` (Caffe BGR mean subtraction for VGG and ResNet,
+[-1, 1] scaling for Inception and MobileNet, ImageNet mean and std for DenseNet) and
+torchvision's normalization for ``"torchvision"``. Without weights it is the
+preprocessing of a model trained from scratch (``model_info(name).preprocessing``, what
+``train.py`` feeds it). ``decode_predictions`` names the 1000 ILSVRC-2012 classes; the
+class list ships with the package (``keras_cnns/data/imagenet_classes.txt``: WordNet id
+and keras.applications' name, in class-index order), so it works offline.
 """
 
 import functools
@@ -32,27 +34,19 @@ def imagenet_classes():
 
 
 def preprocessing(name, weights=None):
-    """The ``Preprocessing`` of variant ``name``: the registered one (that of its
-    keras.applications weights, where it has them), or with ``weights="torchvision"``
-    torchvision's (``keras_cnns.torchvision.preprocessing``)."""
-    if weights == "torchvision":
-        from keras_cnns.torchvision import preprocessing as torchvision_preprocessing
-
-        model_info(name)  # unknown names fail here first
-        return torchvision_preprocessing(name)
-    if weights not in (None, "imagenet"):
-        raise ValueError(
-            f"Expected `weights` to be None, 'imagenet' or 'torchvision'. Received: weights={weights!r}"
-        )
-    return model_info(name).preprocessing
+    """The ``Preprocessing`` of variant ``name`` with the weights of tag ``weights``, or
+    without weights (None) that of a model trained from scratch."""
+    info = model_info(name)
+    return info.preprocessing if weights is None else info.get_weights(weights).preprocessing
 
 
 def preprocess_input(name, images, weights=None):
-    """Prepares images in 0-255 pixel values for variant ``name``.
+    """Prepares images in 0-255 pixel values for variant ``name`` and its weights.
 
-    ``x = (pixels[..., channel_order] - mean) / std`` with the variant's registered
-    ``Preprocessing``, or with ``weights="torchvision"`` the one of torchvision's weights
-    (RGB, ImageNet mean and std). Resizing and cropping are not done here (see
+    ``x = (pixels[..., channel_order] - mean) / std`` with the ``Preprocessing`` of the
+    variant's weights of tag ``weights`` (``"imagenet"``, ``"torchvision"``: what they
+    were trained with), or for ``weights=None`` that of a model trained from scratch
+    (``train.py``'s). Resizing and cropping are not done here (see
     ``keras_cnns.predict.load_image``).
 
     Args:
@@ -60,7 +54,7 @@ def preprocess_input(name, images, weights=None):
         images: a NumPy array, list or tensor of shape ``(..., height, width, channels)``
             in 0-255, channels in RGB order; the channel count must be the one the
             preprocessing is for (3, or 1 for LeNet-5).
-        weights: None or "imagenet" (the registered preprocessing), or "torchvision".
+        weights: None, or a weights tag the variant declares (``model_info(name).tags``).
 
     Returns:
         float32 images, a NumPy array for NumPy or list input, else a tensor. The input
@@ -69,31 +63,20 @@ def preprocess_input(name, images, weights=None):
     Examples:
 
     >>> import numpy as np
-    >>> preprocess_input("mobilenet", np.full((1, 2, 2, 3), 255.0))[0, 0, 0]
+    >>> preprocess_input("mobilenet", np.full((1, 2, 2, 3), 255.0), weights="imagenet")[0, 0, 0]
     array([1., 1., 1.], dtype=float32)
-    >>> preprocess_input("resnet50", np.array([[[[0.0, 0.0, 255.0]]]]))[0, 0, 0]  # RGB in, BGR out
+    >>> preprocess_input("resnet50", np.array([[[[0.0, 0.0, 255.0]]]]), weights="imagenet")[0, 0, 0]  # RGB in, BGR out
     array([ 151.061, -116.779, -123.68 ], dtype=float32)
     >>> preprocess_input("resnet50", np.full((1, 1, 1, 3), 255.0), weights="torchvision")[0, 0, 0]
     array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
+    >>> preprocess_input("resnet50", np.full((1, 1, 1, 3), 255.0))[0, 0, 0]  # from scratch: the same statistics
+    array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
     prep = preprocessing(name, weights)
-    shape = tuple(images.shape if hasattr(images, "shape") else np.shape(images))
-    if shape[-1] != len(prep.mean):
-        raise ValueError(
-            f"{name}'s preprocessing is for images with {len(prep.mean)} channels (last axis). "
-            f"Received: images.shape={shape}"
-        )
-    mean = np.asarray(prep.mean, "float32")
-    std = np.asarray(prep.std, "float32")
-    if isinstance(images, (np.ndarray, list, tuple)):
-        x = np.asarray(images, dtype="float32")
-        if prep.channel_order == "BGR":
-            x = x[..., ::-1]
-        return (x - mean) / std
-    x = keras.ops.cast(images, "float32")
-    if prep.channel_order == "BGR":
-        x = keras.ops.flip(x, axis=-1)
-    return (x - mean) / std
+    try:
+        return prep.normalize(images)
+    except ValueError as e:
+        raise ValueError(f"{name}'s preprocessing: {e}") from None
 
 
 def decode_predictions(preds, top=5):

@@ -4,12 +4,14 @@
 
     python -m keras_cnns predict --arch resnet50 --weights imagenet cat.jpg dog.png
 
-prints, for each file, the top-5 classes with their probabilities. ``--weights`` is
-"imagenet" (keras.applications' weights), "torchvision" (torchvision's), a
+prints, for each file, the top-5 classes with their probabilities. ``--weights`` is a
+tag of the model's weights ("imagenet": keras.applications', "torchvision":
+torchvision's), a file in one of their formats (a keras.applications ``.h5``), or a
 ``.weights.h5`` file saved from a keras_cnns model (``--num-classes`` and ``--labels``
-describe its classes), or a keras.applications ``.h5`` file. A file that
-cannot be read or decoded gets an error line on stderr; the others are still
-classified, and the exit status is 1.
+describe its classes). Images are prepared as the weights expect: the descriptor's
+preprocessing, or for a ``.weights.h5`` file that of a model trained from scratch
+(``train.py``'s). A file that cannot be read or decoded gets an error line on stderr;
+the others are still classified, and the exit status is 1.
 """
 
 import os
@@ -24,20 +26,20 @@ class ImageError(ValueError):
     """An image file that cannot be read or decoded."""
 
 
-def load_image(path, name, image_size=None, weights=None):
-    """Reads an image file and prepares it for variant ``name``.
+def load_image(path, preprocessing, image_size):
+    """Reads an image file and prepares it as ``preprocessing`` says.
 
     The evaluation transform of timm and torchvision (``keras_cnns.data.augment.
     eval_transform``): resize the shorter side to ``size / crop_pct`` (bilinear,
-    antialiased), center-crop ``size`` x ``size``, then ``preprocess_input``. Grayscale and RGBA files are converted to the channels the
-    model's preprocessing expects.
+    antialiased), center-crop ``size`` x ``size``, then normalize
+    (``Preprocessing.normalize``). Grayscale and RGBA files are converted to the channels
+    the preprocessing expects.
 
     Args:
         path: an image file (JPEG, PNG, GIF, BMP, WebP).
-        name: a registered variant name.
-        image_size: square input size; defaults to the variant's default size.
-        weights: None or "imagenet" (the registered preprocessing) or "torchvision"
-            (that of torchvision's weights: ``preprocess_input``).
+        preprocessing: a ``keras_cnns.weights.Preprocessing`` (the weights' own, or
+            ``model_info(name).preprocessing`` for a model trained from scratch).
+        image_size: square input size.
 
     Returns:
         float32 array of shape (size, size, channels).
@@ -48,22 +50,17 @@ def load_image(path, name, image_size=None, weights=None):
     import tensorflow as tf
 
     from keras_cnns.data.augment import eval_transform
-    from keras_cnns.imagenet import preprocess_input, preprocessing
-    from keras_cnns.models import model_info
 
-    prep = preprocessing(name, weights)
-    size = image_size or model_info(name).default_size
-    channels = len(prep.mean)
     if not os.path.isfile(path):
         raise ImageError(f"{path}: no such file")
     try:
         data = tf.io.read_file(path)
-        image = tf.io.decode_image(data, channels=channels, expand_animations=False)
+        image = tf.io.decode_image(data, channels=preprocessing.channels, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.OpError) as e:
         reason = e.message.split(" [Op:")[0].rsplit("}} ", 1)[-1]
         raise ImageError(f"{path}: not a readable {FORMATS} image ({reason})") from None
-    image = eval_transform(image, size=size, crop_pct=prep.crop_pct)
-    return preprocess_input(name, image.numpy(), weights=weights)
+    image = eval_transform(image, size=image_size, crop_pct=preprocessing.crop_pct)
+    return preprocessing.normalize(image.numpy())
 
 
 def _labels(path, num_classes):
@@ -86,7 +83,7 @@ def run(args, out, err):
     """The ``predict`` command; ``args`` from ``add_arguments``. Returns the exit status."""
     import keras
 
-    from keras_cnns.models import create_model, model_info
+    from keras_cnns.models import model_info
 
     if args.top < 1:
         print(f"error: --top must be a positive int. Received: --top {args.top}", file=err)
@@ -96,17 +93,23 @@ def run(args, out, err):
     except ValueError as e:
         print(f"error: --arch: {e}", file=err)
         return 2
-    options = dict(num_classes=args.num_classes)
-    if args.image_size:
-        options["input_shape"] = (args.image_size, args.image_size, len(info.preprocessing.mean))
-    if args.alpha is not None:
-        options["alpha"] = args.alpha
     weights = args.weights
-    if weights not in ("imagenet", "torchvision") and not os.path.isfile(weights):
+    try:
+        descriptor, path = info.resolve_weights(weights)
+    except ValueError as e:
+        print(f"error: --weights: {e}", file=err)
+        return 2
+    if path is not None and not os.path.isfile(path):
         print(f"error: --weights: no such file. Received: --weights {weights}", file=err)
         return 2
+    prep = descriptor.preprocessing if descriptor is not None else info.preprocessing
+    options = dict(num_classes=args.num_classes)
+    if args.image_size:
+        options["input_shape"] = (args.image_size, args.image_size, prep.channels)
+    if args.alpha is not None:
+        options["alpha"] = args.alpha
     try:
-        model = create_model(args.arch, weights=weights, **options)
+        model = info.builder(weights=weights, **options)
         labels = _labels(args.labels, args.num_classes)
     except (ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=err)
@@ -115,7 +118,7 @@ def run(args, out, err):
     failed = 0
     for path in args.images:
         try:
-            image = load_image(path, args.arch, size, weights if weights == "torchvision" else None)
+            image = load_image(path, prep, size)
         except ImageError as e:
             print(f"error: {e}", file=err)
             failed += 1
@@ -133,8 +136,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--weights",
         required=True,
-        help='"imagenet" (keras.applications\' weights), "torchvision" (torchvision\'s), a .weights.h5 file '
-        "of a keras_cnns model, or a keras.applications .h5 file",
+        help='a tag of the model\'s weights ("imagenet": keras.applications\', "torchvision": torchvision\'s), '
+        "a file in their format (a keras.applications .h5), or a .weights.h5 file of a keras_cnns model",
     )
     parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
     parser.add_argument("--num-classes", type=int, default=1000, help="classes of the weights (default 1000)")

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import keras_cnns
-from keras_cnns import applications, pretrained
+from keras_cnns.models.convert import declared
+from keras_cnns.weights import fetch, keras_applications
+from keras_cnns.weights.keras_applications import KerasApplicationsWeights
 
 #: The issue's twelve models, MobileNet at each published width.
 MODELS = [
@@ -101,9 +103,9 @@ def test_list_models_pretrained_is_the_issue_list():
         "densenet121", "densenet169", "densenet201", "inception_resnet_v2", "inception_v3",
         "mobilenet", "mobilenet_v2", "resnet50", "resnet101", "resnet152", "vgg16", "vgg19",
     ]
-    assert {keras_cnns.model_info(n).keras_application for n in keras_cnns.list_models(pretrained=True)} == set(
-        applications.RULES
-    )
+    constructors = [w.constructor for _, w in declared(KerasApplicationsWeights)]
+    assert sorted(constructors) == sorted({keras_cnns.model_info(n).keras_application for n in keras_cnns.list_models(pretrained=True)})
+    assert all(hasattr(keras.applications, c) for c in constructors) and len(set(constructors)) == 12
 
 
 @pytest.mark.parametrize(
@@ -118,14 +120,15 @@ def test_list_models_pretrained_is_the_issue_list():
 )
 def test_models_are_recognized_by_their_layers(constructor, kwargs, expected):
     ka_model = getattr(keras.applications, constructor)(weights=None, input_shape=(96, 96, 3), include_top=False, **kwargs)
-    assert applications.identify(ka_model)[1:] == expected
+    name, _, options = keras_applications.identify(ka_model, declared(KerasApplicationsWeights))
+    assert (name, options) == expected
 
 
 @pytest.mark.parametrize(
     "make, message",
     [
         (lambda: keras.applications.Xception(weights=None, input_shape=(96, 96, 3)), "no equivalent.*Received: model 'xception'"),
-        (lambda: keras.applications.ResNet50V2(weights=None, input_shape=(96, 96, 3)), "ResNet V2.*pre-activation"),
+        (lambda: keras.applications.ResNet50V2(weights=None, input_shape=(96, 96, 3)), "no equivalent.*Received: model 'resnet50v2'"),
         (lambda: keras_cnns.resnet18(input_shape=(96, 96, 3)), "no equivalent.*Received: model 'resnet18'"),
     ],
 )
@@ -134,22 +137,26 @@ def test_unsupported_models_raise(make, message):
         keras_cnns.from_keras_applications(make())
 
 
+def _rules(name):
+    return keras_cnns.model_info(name).get_weights("imagenet").rules
+
+
 def test_a_mismatched_shape_names_the_layers():
     ka_model = keras.applications.ResNet50(weights=None, classes=10, input_shape=(64, 64, 3))
     model = keras_cnns.resnet50(num_classes=9, input_shape=(64, 64, 3))
     with pytest.raises(ValueError, match=r"'predictions' has a kernel of shape \(2048, 10\), keras_cnns layer 'head/predictions' one of shape \(2048, 9\)"):
-        applications.transfer_weights(ka_model, model)
+        keras_applications.transfer_weights(ka_model, model, _rules(model.name))
 
 
 def test_a_layer_left_without_weights_is_named():
     ka_model = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
     model = keras_cnns.resnet50(input_shape=(64, 64, 3))
     with pytest.raises(ValueError, match=r"keras_cnns layer 'head/predictions' receives no weights"):
-        applications.transfer_weights(ka_model, model)
+        keras_applications.transfer_weights(ka_model, model, _rules(model.name))
     ka_model = keras.applications.InceptionV3(weights=None, input_shape=(75, 75, 3))
     model = keras_cnns.inception_v3(aux_logits=True, input_shape=(299, 299, 3))
     with pytest.raises(ValueError, match="94 unnamed convolutions, the keras_cnns model 96"):
-        applications.transfer_weights(ka_model, model)
+        keras_applications.transfer_weights(ka_model, model, _rules(model.name))
     with pytest.raises(ValueError, match="Expected a keras.applications model"):
         keras_cnns.from_keras_applications("resnet50")
 
@@ -184,7 +191,7 @@ def test_imagenet_offline_fails_at_once_naming_the_file_and_where_to_put_it(offl
     assert f"place it at {cached}" in message
     assert "https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5" in message
     assert "timed out" in message
-    assert offline == [pretrained.PROBE_TIMEOUT] and pretrained.PROBE_TIMEOUT <= 10  # one bounded try
+    assert offline == [fetch.PROBE_TIMEOUT] and fetch.PROBE_TIMEOUT <= 10  # one bounded try
 
 
 def _keras_weights_file(path, alpha=0.25, size=128):
@@ -219,7 +226,7 @@ def test_a_corrupt_cached_file_is_reported(offline, tmp_path):
 @pytest.mark.parametrize(
     "name, kwargs, message",
     [
-        ("alexnet", {}, r"list_models\(pretrained=True\).*Received: weights='imagenet'"),
+        ("alexnet", {}, r"alexnet has no 'imagenet' weights; its weights: none.*Received: weights='imagenet'"),
         ("resnet50", dict(num_classes=10), "have 1000 classes.*Received: num_classes=10"),
         ("resnet50", dict(input_shape=(224, 224, 1)), r"3 channels.*Received: input_shape=\(224, 224, 1\)"),
         ("vgg16", dict(input_shape=(256, 256, 3)), r"need input_shape \(224, 224, 3\).*Received: input_shape=\(256, 256, 3\)"),
@@ -235,14 +242,18 @@ def test_bad_imagenet_requests_raise_before_any_download(offline, name, kwargs, 
     assert offline == []
 
 
+def _keras_weights(name):
+    return keras_cnns.model_info(name).get_weights("imagenet")
+
+
 def test_mobilenet_weights_follow_the_input_size():
-    name = lambda **kw: pretrained.weights_file(**kw)[0]  # noqa: E731
-    assert name(constructor="MobileNet", alpha=0.5, input_shape=(160, 160, 3)) == "mobilenet_5_0_160_tf.h5"
-    assert name(constructor="MobileNetV2", alpha=1.4, include_top=False, input_shape=(96, 96, 3)) == (
+    v1, v2 = _keras_weights("mobilenet"), _keras_weights("mobilenet_v2")
+    assert v1.file(alpha=0.5, input_shape=(160, 160, 3))[0] == "mobilenet_5_0_160_tf.h5"
+    assert v2.file(alpha=1.4, include_top=False, input_shape=(96, 96, 3))[0] == (
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.4_96_no_top.h5"
     )
     with pytest.warns(UserWarning, match="trained at 224x224"):
-        assert name(constructor="MobileNet", alpha=1.0, input_shape=(200, 200, 3)) == "mobilenet_1_0_224_tf.h5"
+        assert v1.file(alpha=1.0, input_shape=(200, 200, 3))[0] == "mobilenet_1_0_224_tf.h5"
 
 
 def test_weight_files_are_keras_applications_own():
@@ -266,17 +277,26 @@ def test_weight_files_are_keras_applications_own():
         },
         **{f"ResNet{n}": (resnet, tuple(resnet.BASE_WEIGHTS_PATH + f for f in keras_names(f"resnet{n}"))) for n in (50, 101, 152)},
     }
-    assert set(expected) == set(pretrained.FILES)
+    ours = {w.constructor: w for _, w in declared(KerasApplicationsWeights) if w.md5}
+    assert set(expected) == set(ours)
     for constructor, (module, urls) in expected.items():
         for include_top, url in zip((True, False), urls):
-            _, ours, md5 = pretrained.weights_file(constructor, include_top)
-            assert ours == url
-            assert md5 in inspect.getsource(module), (constructor, md5)
-    assert resnet.WEIGHTS_HASHES["resnet101"] == tuple(pretrained.FILES["ResNet101"][i][1] for i in (0, 1))
-    assert pretrained.weights_file("MobileNet", True)[1] == mobilenet.BASE_WEIGHT_PATH + "mobilenet_1_0_224_tf.h5"
-    assert pretrained.weights_file("MobileNetV2", False)[1] == (
+            _, url_ours, checksum = ours[constructor].file(include_top)
+            assert url_ours == url
+            assert checksum.startswith("md5:") and checksum[4:] in inspect.getsource(module), (constructor, checksum)
+    assert resnet.WEIGHTS_HASHES["resnet101"] == ours["ResNet101"].md5
+    assert _keras_weights("mobilenet").file(True)[1] == mobilenet.BASE_WEIGHT_PATH + "mobilenet_1_0_224_tf.h5"
+    assert _keras_weights("mobilenet_v2").file(False)[1] == (
         mobilenet_v2.BASE_WEIGHT_PATH + "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
     )
+
+
+def test_the_declared_accuracy_is_keras_applications_table():
+    """keras.io/api/applications' "Available models" table (top-1, %)."""
+    table = {"VGG16": 71.3, "VGG19": 71.3, "ResNet50": 74.9, "ResNet101": 76.4, "ResNet152": 76.6, "InceptionV3": 77.9,
+             "InceptionResNetV2": 80.3, "MobileNet": 70.4, "MobileNetV2": 71.3, "DenseNet121": 75.0, "DenseNet169": 76.2,
+             "DenseNet201": 77.3}
+    assert {w.constructor: w.top1 for _, w in declared(KerasApplicationsWeights)} == table
 
 
 def test_keras_3_weight_files_still_load_directly(tmp_path):

@@ -11,7 +11,7 @@ import tensorflow as tf
 import keras_cnns
 from keras_cnns.data import folder, load_dataset
 
-SMALL = dict(model="resnet18", image_size=32, batch_size=8)
+SMALL = dict(image_size=32, batch_size=8)
 
 
 @pytest.fixture
@@ -46,8 +46,10 @@ def test_digits_prepares_offline_with_scikit_learns_images(tmp_path, no_network)
     images, labels = next(iter(data.validation))
     assert images.shape == (8, 32, 32, 3) and labels.dtype == tf.int64
     # Grayscale expanded to RGB: before normalization the three channels are equal.
-    assert load_dataset("digits", data_dir=str(tmp_path), model="lenet5", batch_size=8).validation.element_spec[0].shape[1:] == (32, 32, 1)
-    raw = next(iter(load_dataset("digits", data_dir=str(tmp_path), model="mobilenet", image_size=32).validation))[0]
+    gray = keras_cnns.model_info("lenet5").preprocessing  # one channel
+    assert load_dataset("digits", data_dir=str(tmp_path), preprocessing=gray, image_size=32, batch_size=8).validation.element_spec[0].shape[1:] == (32, 32, 1)
+    inception = keras_cnns.model_info("mobilenet").get_weights("imagenet").preprocessing
+    raw = next(iter(load_dataset("digits", data_dir=str(tmp_path), preprocessing=inception, image_size=32).validation))[0]
     np.testing.assert_allclose(raw[..., 0], raw[..., 2])  # [-1, 1] scaling is the same for every channel
 
 
@@ -227,7 +229,8 @@ def test_bad_folders_raise_naming_them(tmp_path, layout, message):
         (dict(spec="synthetic", batch_size=0), "Received: batch_size=0"),
         (dict(spec="synthetic", preset="autoaugment"), "Received: preset='autoaugment'"),
         (dict(spec="synthetic", label_smoothing=1.0), "Received: label_smoothing=1.0"),
-        (dict(spec="synthetic", model="resnet5"), "Unknown model name"),
+        (dict(spec="synthetic", preprocessing="resnet50"), "Preprocessing. Received: preprocessing='resnet50'"),
+        (dict(spec="synthetic", image_size=None), "Received: image_size=None"),
     ],
 )
 def test_bad_specs_and_options_raise(kwargs, message):
@@ -267,10 +270,10 @@ def test_soft_labels_with_smoothing_mixup_and_cutmix():
 
 
 def test_validation_is_the_evaluation_transform_and_normalization():
-    data = load_dataset("synthetic:classes=2,examples=20", model="resnet18", image_size=32, batch_size=2)
+    data = load_dataset("synthetic:classes=2,examples=20", image_size=32, batch_size=2)  # ImageNet mean and std
     images, _ = next(iter(data.validation))
     raw = tf.random.stateless_uniform((32, 32, 3), seed=[0, 0], maxval=256, dtype=tf.int32)
-    expected = keras_cnns.preprocess_input(
+    expected = keras_cnns.preprocess_input(  # resnet18 trained from scratch: the same preprocessing
         "resnet18", tf.image.resize(tf.cast(raw, tf.float32), (37, 37))[2:34, 2:34]
     )
     np.testing.assert_allclose(images[0], expected, atol=1e-4)

@@ -45,7 +45,8 @@ def test_registering_a_name_twice_raises():
 
     with pytest.raises(ValueError, match=r"already registered. Received: name='resnet50'"):
         registry.register_model(
-            paper="x", year=2015, url="https://x", default_size=224, min_size=32, params=1, macs=1.0, depth=1
+            paper="x", year=2015, url="https://x", default_size=224, min_size=32, params=1, macs=1.0, depth=1,
+            recipe=keras_cnns.model_info("resnet50").recipe,
         )(resnet50)
     assert keras_cnns.model_info("resnet50").builder is keras_cnns.resnet50
 

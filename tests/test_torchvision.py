@@ -17,9 +17,13 @@ torch = pytest.importorskip("torch", reason='torch is not installed: pip install
 torchvision = pytest.importorskip("torchvision", reason='torchvision is not installed: pip install "keras-cnns[torch]"')
 
 import keras_cnns  # noqa: E402
-from keras_cnns import torchvision as convert  # noqa: E402
+from keras_cnns.models.convert import declared  # noqa: E402
+from keras_cnns.weights import torchvision as convert  # noqa: E402
+from keras_cnns.weights.torchvision import TorchvisionWeights  # noqa: E402
 
-COVERED = list(convert.TORCHVISION)
+#: torchvision model name -> (our variant, its TorchvisionWeights), as the families declare them.
+TORCHVISION = {weights.model: (variant, weights) for variant, weights in declared(TorchvisionWeights)}
+COVERED = list(TORCHVISION)
 #: The smaller size of each comparison: odd, so that any asymmetric ("same") padding at
 #: stride 2 or a floor/ceil slip in pooling would show.
 SMALL = 99
@@ -91,8 +95,9 @@ def test_converted_models_compute_what_torchvision_computes(name, cheap_init):
         _assert_close(_keras(model, x_keras), _torch(tv, x))
         # The same weights at the smaller size (the converted ones: set_weights skips
         # converting the 100M-weight classifier a second time).
-        model = keras_cnns.create_model(convert.TORCHVISION[name].name, input_shape=(SMALL, SMALL, 3),
-                                        classifier_activation=None, **convert.TORCHVISION[name].defaults)
+        variant, weights = TORCHVISION[name]
+        model = keras_cnns.create_model(variant, input_shape=(SMALL, SMALL, 3), classifier_activation=None,
+                                        **weights.defaults)
         model.set_weights(full.get_weights())
         _assert_close(_keras(model, small_keras), _torch(tv, small))
         features = keras.Model(model.input, model.get_layer("head").input)  # the last feature map
@@ -103,7 +108,7 @@ def test_converted_models_compute_what_torchvision_computes(name, cheap_init):
         _assert_close(_keras(model, small_keras), _torch(tv, small))
         model = keras_cnns.from_torchvision(tv, include_top=False, pooling="avg", input_shape=(SMALL, SMALL, 3))
         _assert_close(_keras(model, small_keras), _pooled_features(tv, name, small))
-    assert model.name == convert.TORCHVISION[name].name
+    assert model.name == TORCHVISION[name][0]
     assert full.count_params() == params
 
 
@@ -170,17 +175,20 @@ def test_a_state_dict_of_another_model_names_the_layer(cheap_init):
 
 
 def test_the_weight_files_are_torchvisions_defaults():
-    for name, source in convert.TORCHVISION.items():
+    for name, (variant, ours) in TORCHVISION.items():
         weights = torchvision.models.get_model_weights(name).DEFAULT
-        assert weights.url == convert.BASE + source.file, name
+        assert ours.url == weights.url, name
+        assert ours.checksum == f"sha256:{weights.url.rsplit('-', 1)[1].split('.')[0]}"  # torch's check_hash prefix
         transforms = weights.transforms()
-        assert (transforms.resize_size, transforms.crop_size) == ([source.resize], [224]), name
-        prep = keras_cnns.imagenet.preprocessing(source.name, weights="torchvision")
+        assert (transforms.resize_size, transforms.crop_size) == ([ours.resize], [224]), name
+        prep = keras_cnns.imagenet.preprocessing(variant, weights="torchvision")
         np.testing.assert_allclose(prep.mean, np.array(transforms.mean) * 255)
         np.testing.assert_allclose(prep.std, np.array(transforms.std) * 255)
-        assert prep.crop_pct == 224 / source.resize and prep.channel_order == "RGB"
+        assert prep.crop_pct == 224 / ours.resize and prep.channel_order == "RGB"
+        assert ours.top1 == weights.meta["_metrics"]["ImageNet-1K"]["acc@1"], name  # torchvision's own figure
+        assert ours.num_classes == len(weights.meta["categories"])
     assert keras_cnns.list_models(pretrained="torchvision") == sorted(
-        (s.name for s in convert.TORCHVISION.values()), key=keras_cnns.list_models().index
+        (variant for variant, _ in TORCHVISION.values()), key=keras_cnns.list_models().index
     )
 
 
@@ -207,11 +215,12 @@ def test_weights_torchvision_offline_names_the_file_and_the_folder(torch_home):
 
 
 def test_weights_torchvision_errors():
-    with pytest.raises(ValueError, match=r"for keras_cnns' googlenet_bn. Received: name='googlenet'"):
+    with pytest.raises(ValueError, match=r"googlenet has no 'torchvision' weights.*with 'torchvision' weights: googlenet_bn. "
+                                         r"Received: weights='torchvision'"):
         keras_cnns.create_model("googlenet", weights="torchvision")
-    with pytest.raises(ValueError, match=r"No torchvision weights.*Received: name='resnext101_32x4d'"):
+    with pytest.raises(ValueError, match=r"resnext101_32x4d has no 'torchvision' weights.*Received: weights='torchvision'"):
         keras_cnns.create_model("resnext101_32x4d", weights="torchvision")
-    with pytest.raises(ValueError, match=r"No torchvision weights.*Received: name='alexnet'"):  # the paper's
+    with pytest.raises(ValueError, match=r"alexnet has no 'torchvision' weights.*alexnet_owt"):  # the paper's
         keras_cnns.preprocess_input("alexnet", np.zeros((1, 8, 8, 3)), weights="torchvision")
     with pytest.raises(ValueError, match=r"resnet50 with stride_in_3x3=True. Received: stride_in_3x3=False"):
         keras_cnns.create_model("resnet50", weights="torchvision", stride_in_3x3=False)
@@ -241,7 +250,8 @@ def test_predict_and_list_with_torchvisions_weights(torch_home, tmp_path, capsys
     lines = capsys.readouterr().out.splitlines()
     # The image as predict prepares it for these weights: resize to 256, crop 224,
     # torchvision's normalization; then torchvision's own probabilities.
-    image = keras_cnns.predict.load_image(str(tmp_path / "a.png"), "resnet18", 224, weights="torchvision")
+    prep = keras_cnns.model_info("resnet18").get_weights("torchvision").preprocessing
+    image = keras_cnns.predict.load_image(str(tmp_path / "a.png"), prep, 224)
     probs = torch.softmax(torch.from_numpy(_torch(tv, image.transpose(2, 0, 1)[None])), dim=1).numpy()
     expected = [f"{p:7.2%}  {name} ({wnid})" for wnid, name, p in keras_cnns.decode_predictions(probs)[0]]
     assert [line.strip() for line in lines[1:6]] == [e.strip() for e in expected]

@@ -57,6 +57,28 @@ SHORTER = {"inception_v4": {"blocks": [1, 1, 1]}, "inception_resnet_v1": {"block
            "densenet121": {"block_sizes": [1, 1, 1, 1]}}
 
 
+def test_one_model_of_each_family_trains():
+    families = {keras_cnns.model_info(name).family for name in keras_cnns.list_models()}
+    assert {keras_cnns.model_info(arch).family for arch in FAMILIES} == families, "add the new family to FAMILIES"
+
+
+def test_a_model_trained_from_scratch_gets_standardized_inputs(tmp_path):
+    """The main job's data: GoogLeNet, trained from scratch, sees RGB normalized with the
+    ImageNet mean and std (not the 0-255 Caffe inputs of BVLC's weights), so its
+    untrained loss is near ln 10, not near 100."""
+    from keras_cnns.training.run import load_data
+
+    config = resolve({"arch": "googlenet", "data_dir": str(tmp_path)})  # python train.py --arch googlenet
+    info = keras_cnns.model_info("googlenet")
+    data, classes, _ = load_data(config, info)
+    images = np.concatenate([x.numpy() for x, _ in data.validation])
+    assert abs(images.mean()) < 1 and 0.3 < images.std() < 3  # digits are mostly black: about -1.3 ... 2
+    model = info.builder(num_classes=classes, input_shape=(config.image_size, config.image_size, 3))
+    x, y = next(iter(data.validation))
+    loss = float(keras.losses.sparse_categorical_crossentropy(y, model(x, training=False)).numpy().mean())
+    assert loss < 10, loss
+
+
 @pytest.mark.parametrize("arch", sorted(FAMILIES))
 def test_one_epoch_of_each_family(arch, tmp_path, capsys):
     out = tmp_path / "run"

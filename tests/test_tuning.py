@@ -13,6 +13,7 @@ import pytest
 from keras_cnns.models import create_model, list_models, model_info
 from keras_cnns.training import resolve, train
 from keras_cnns.tuning import SPACES, CNNHyperModel, default_space, get_space, run_search
+from keras_cnns.tuning.spaces import spaces_of
 from keras_cnns.tuning import results as results_module
 from tests.processes import free_addresses, run_together, tf_config
 
@@ -176,7 +177,7 @@ def test_a_search_under_a_multi_worker_strategy(tmp_path):
 @pytest.mark.parametrize("arch", list_models())
 def test_every_architecture_has_a_space_whose_defaults_configure_it(arch):
     space = default_space(arch)
-    assert space.name != "training" and space.applies_to(arch)
+    assert space.name != "training" and space.name in spaces_of(model_info(arch))
     hypermodel = CNNHyperModel(resolve({"arch": arch, "epochs": 2}))
     hp = keras_tuner.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
@@ -204,14 +205,14 @@ PAPER_VALUES = [
 
 @pytest.mark.parametrize("arch, space, values, size, params", PAPER_VALUES, ids=[row[0] for row in PAPER_VALUES])
 def test_a_space_at_the_papers_values_builds_the_papers_network(arch, space, values, size, params):
-    built, model_args = get_space(space, arch).model(arch, values)
+    built, model_args = get_space(space, arch).model(model_info(arch), values)
     model = create_model(built, input_shape=(size, size, 1 if built == "lenet5" else 3),
                          num_classes=10 if built == "lenet5" else 1000, **model_args)
     assert sum(int(keras.ops.size(w)) for w in model.trainable_weights) == params
 
 
 def test_the_zfnet_space_changes_what_it_says():
-    built, args = get_space("zfnet", "alexnet").model("alexnet", dict(
+    built, args = get_space("zfnet", "alexnet").model(model_info("alexnet"), dict(
         conv1_kernel=7, conv1_stride=2, conv2_stride=2, conv_width=0.5, towers=1, lrn=False, pool_overlap=False,
         fc_units=1024))
     model = create_model(built, input_shape=(224, 224, 3), **args)
@@ -256,7 +257,7 @@ def _error(argv, capsys):
 
 def test_bad_input_stops_with_one_line(tmp_path, capsys):
     out = ["--output", str(tmp_path / "s")]
-    assert "The zfnet space is for alexnet*, zfnet; resnet18 takes ['resnet', 'training']. Received: space='zfnet'" in _error(
+    assert "The zfnet space is for alexnet, alexnet_owt, zfnet; resnet18 takes ['resnet', 'training']. Received: space='zfnet'" in _error(
         ["--arch", "resnet18", "--space", "zfnet", *out], capsys)
     assert "Unknown knobs ['conv1_kernel']" in _error(["--arch", "lenet5", "--fixed", "conv1_kernel=7", *out], capsys)
     assert "Expected `chief` to be HOST:PORT" in _error(["--arch", "lenet5", "--chief", "nowhere", *out], capsys)

@@ -1,7 +1,7 @@
 """Training data: one spec string to train and validation ``tf.data`` pipelines.
 
 >>> from keras_cnns.data import load_dataset
->>> data = load_dataset("synthetic:classes=3,examples=12", model="resnet18", image_size=32, batch_size=4)
+>>> data = load_dataset("synthetic:classes=3,examples=12", image_size=32, batch_size=4)
 >>> data.num_classes, data.train_count, data.validation_count
 (3, 11, 1)
 >>> images, labels = next(iter(data.train))
@@ -12,7 +12,7 @@ Specs:
 
 - ``digits`` (the default, offline): scikit-learn's handwritten digits through the
   ``sklearn_digits`` tfds builder (``keras_cnns.data.digits``): 1,437 training and 360
-  validation images, 10 classes. Grayscale, expanded to the model's channels.
+  validation images, 10 classes. Grayscale, expanded to the preprocessing's channels.
 - ``tfds:NAME`` (``tfds:cifar10``, ``tfds:imagenette/160px``, ``tfds:imagenet2012``):
   tensorflow-datasets in ``data_dir``. Nothing is downloaded unless ``download=True``;
   a dataset that is not there fails at once saying how to get it.
@@ -23,9 +23,12 @@ Specs:
 
 Each pipeline decodes and augments in parallel on the host (``num_parallel_calls``),
 caches in memory what fits, batches and prefetches. Training examples get the preset's
-augmentation (``keras_cnns.data.augment``) then the model's normalization
-(``keras_cnns.preprocess_input``); validation examples the evaluation resize and center
-crop then the same normalization. Everything random follows ``seed``.
+augmentation (``keras_cnns.data.augment``) then the normalization of a
+``Preprocessing`` record (``keras_cnns.weights.Preprocessing``: channels, mean, std,
+channel order, evaluation crop); validation examples the evaluation resize and center
+crop then the same normalization. Everything random follows ``seed``. The data package
+knows no model: callers pass the preprocessing (``model_info(name).preprocessing`` for a
+model trained from scratch, a weights descriptor's for pretrained weights).
 """
 
 import dataclasses
@@ -35,8 +38,8 @@ import warnings
 import tensorflow as tf
 
 from keras_cnns.data import augment
-from keras_cnns.imagenet import preprocess_input
-from keras_cnns.models import model_info
+from keras_cnns.weights.fetch import unreachable
+from keras_cnns.weights.preprocessing import IMAGENET_RGB, Preprocessing
 
 #: Cache in memory when the (decoded or encoded) data is at most this many bytes.
 CACHE_LIMIT = 2 << 30
@@ -87,7 +90,7 @@ class Data:
 
         >>> import keras
         >>> keras.utils.set_random_seed(0)  # the global seed does not change them
-        >>> data = load_dataset("synthetic:classes=2,examples=20", model="resnet18", image_size=32, batch_size=4)
+        >>> data = load_dataset("synthetic:classes=2,examples=20", image_size=32, batch_size=4)
         >>> first = [labels.numpy().tolist() for _, labels in data.epochs(0, 2)]
         >>> len(first), first[4:] == [labels.numpy().tolist() for _, labels in data.epochs(1, 2)]
         (8, True)
@@ -151,8 +154,6 @@ def _tfds(name, data_dir, download):
     except Exception as e:  # DatasetNotFoundError and friends
         raise ValueError(f"tensorflow-datasets has no dataset {name!r}: {e}. Received: tfds:{name}") from None
     if download and not tf.io.gfile.exists(builder.data_dir):
-        from keras_cnns.pretrained import unreachable
-
         reason = name != "sklearn_digits" and unreachable(TFDS_PROBE)
         if reason:  # tensorflow-datasets would retry for minutes
             raise OSError(
@@ -218,8 +219,8 @@ def _channels(image, channels):
 def load_dataset(
     spec="digits",
     *,
-    model="resnet50",
-    image_size=None,
+    image_size,
+    preprocessing=IMAGENET_RGB,
     batch_size=32,
     preset="none",
     randaugment=None,
@@ -234,13 +235,15 @@ def load_dataset(
     cache="auto",
     shuffle_buffer=10_000,
 ):
-    """Train and validation pipelines for a dataset spec, prepared for ``model``.
+    """Train and validation pipelines for a dataset spec, prepared as ``preprocessing`` says.
 
     Args:
         spec: ``"digits"``, ``"tfds:NAME"``, ``"folder:PATH"`` or ``"synthetic[:...]"``.
-        model: registered model name whose input size, channels, crop ratio and
-            normalization the images get (``model_info(model).preprocessing``).
-        image_size: square training and evaluation size; defaults to the model's.
+        image_size: square training and evaluation size.
+        preprocessing: a ``keras_cnns.weights.Preprocessing``: the images' channels,
+            evaluation crop ratio and normalization. Defaults to ``IMAGENET_RGB`` (RGB,
+            ImageNet mean and std); a model trained from scratch takes
+            ``model_info(name).preprocessing``, pretrained weights their descriptor's.
         batch_size: examples per batch.
         preset: augmentation, one of ``augment.PRESETS`` ("none" by default).
         randaugment: None or ``(num_ops, magnitude)``.
@@ -257,10 +260,15 @@ def load_dataset(
     Returns:
         A ``Data``.
     """
-    info = model_info(model)
-    size = image_size or info.default_size
-    channels = len(info.preprocessing.mean)
-    crop_pct = info.preprocessing.crop_pct
+    if not isinstance(preprocessing, Preprocessing):
+        raise ValueError(
+            f"Expected `preprocessing` to be a keras_cnns.weights.Preprocessing. Received: preprocessing={preprocessing!r}"
+        )
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"Expected `image_size` to be a positive int. Received: image_size={image_size!r}")
+    size = image_size
+    channels = preprocessing.channels
+    crop_pct = preprocessing.crop_pct
     if not isinstance(spec, str) or not spec.startswith(PREFIXES) or (spec.startswith("digits") and spec != "digits"):
         raise ValueError(f"Expected a dataset spec starting with one of {list(PREFIXES)}. Received: spec={spec!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -291,7 +299,7 @@ def load_dataset(
     autotune = tf.data.AUTOTUNE
 
     def normalize(image):
-        return preprocess_input(model, image)
+        return preprocessing.normalize(image)
 
     def label_out(label):
         return augment.one_hot(label, classes, label_smoothing) if soft else label

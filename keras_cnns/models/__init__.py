@@ -1,37 +1,40 @@
 """Model builders, one module per family, all reached through the registry.
 
-Importing a family module registers its variants. As in torchvision, the builder
-``alexnet`` shadows the module of the same name in this namespace.
+Every module of this package that is not private (``_builder``) nor one of the shared
+ones (``registry``, ``spec``, ``convert``) is a family: importing it registers its
+variants, and this package imports each, so a new family needs no line here. As in
+torchvision, the builder ``alexnet`` shadows the module of the same name in this
+namespace.
 """
 
-import sys
+import importlib
+import pkgutil
 
 from keras_cnns.models._builder import inference_model
-from keras_cnns.models.alexnet import *  # noqa: F401,F403
-from keras_cnns.models.densenet import *  # noqa: F401,F403
-from keras_cnns.models.googlenet import *  # noqa: F401,F403
-from keras_cnns.models.inception_resnet import *  # noqa: F401,F403
-from keras_cnns.models.inception_v3 import *  # noqa: F401,F403
-from keras_cnns.models.inception_v4 import *  # noqa: F401,F403
-from keras_cnns.models.lenet import *  # noqa: F401,F403
-from keras_cnns.models.mobilenet import *  # noqa: F401,F403
-from keras_cnns.models.nin import *  # noqa: F401,F403
 from keras_cnns.models.registry import (
-    IMAGENET_CAFFE,
-    IMAGENET_INCEPTION,
-    IMAGENET_RGB,
     ModelInfo,
     PaperError,
-    Preprocessing,
     create_model,
     list_models,
     model_info,
     register_model,
+    weight_tags,
 )
-from keras_cnns.models.resnet import *  # noqa: F401,F403
-from keras_cnns.models.vgg import *  # noqa: F401,F403
+from keras_cnns.weights.preprocessing import IMAGENET_CAFFE, IMAGENET_INCEPTION, IMAGENET_RGB, Preprocessing
 
-_FAMILIES = [module for name, module in sys.modules.items() if name.startswith("keras_cnns.models.") and hasattr(module, "__all__")]
+#: The modules of this package that are not families.
+SHARED = ("registry", "spec", "convert")
+
+FAMILIES = tuple(
+    importlib.import_module(f"{__name__}.{module.name}")
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+    if not module.name.startswith("_") and module.name not in SHARED
+)
+for _family in FAMILIES:
+    globals().update({name: getattr(_family, name) for name in _family.__all__})
+
+from keras_cnns.models.convert import from_keras_applications, from_torchvision, from_torchvision_state_dict  # noqa: E402
+
 __all__ = sorted(
     [
         "IMAGENET_CAFFE",
@@ -41,10 +44,14 @@ __all__ = sorted(
         "PaperError",
         "Preprocessing",
         "create_model",
+        "from_keras_applications",
+        "from_torchvision",
+        "from_torchvision_state_dict",
         "inference_model",
         "list_models",
         "model_info",
         "register_model",
+        "weight_tags",
     ]
-    + [name for family in _FAMILIES for name in family.__all__]
+    + [name for family in FAMILIES for name in family.__all__]
 )

@@ -13,6 +13,10 @@ from keras_cnns.layers import ClassifierHead
 from keras_cnns.layers._base import positive_int
 
 POOLINGS = (None, "avg", "max")
+#: The keyword arguments every registered builder takes (the keras.applications ones).
+COMMON_ARGUMENTS = (
+    "include_top", "weights", "input_tensor", "input_shape", "pooling", "num_classes", "classifier_activation", "name",
+)
 
 
 def _input_shape(input_shape, input_tensor, default_size, include_top, channels):
@@ -78,11 +82,10 @@ def build_model(
     keras.applications meanings; family builders pass them through as ``**kwargs``:
 
         include_top: bool, whether to add the classification head. Defaults to True.
-        weights: None (random initialization) or the path of a weights file. The
-            registered variants with a keras.applications equivalent also take
-            "imagenet" and keras.applications ``.h5`` files (``keras_cnns.pretrained``);
-            those torchvision has weights for take "torchvision"
-            (``keras_cnns.torchvision``).
+        weights: None (random initialization) or the path of a weights file
+            (``.weights.h5``). The registered variants also take the tags of the
+            weights they declare (``"imagenet"``, ``"torchvision"``:
+            ``keras_cnns.model_info(name).weights``) and files in those formats.
         input_tensor: optional Keras tensor to use as the model's input.
         input_shape: (height, width, channels); height and width may be None when no
             flattening head needs them. Defaults to the architecture's default size.
@@ -109,15 +112,10 @@ def build_model(
         )
     positive_int(num_classes, "num_classes")
     if weights is not None and not (isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights)):
-        hint = {
-            "imagenet": " weights='imagenet' works for the registered variants of "
-            "keras_cnns.list_models(pretrained=True).",
-            "torchvision": " weights='torchvision' works for the registered variants of "
-            "keras_cnns.list_models(pretrained='torchvision').",
-        }.get(weights, "") if isinstance(weights, str) else ""
         raise ValueError(
             "The `weights` argument should be None (random initialization) or the path to "
-            f"an existing weights file (.weights.h5).{hint} Received: weights={weights!r}"
+            "an existing weights file (.weights.h5); the registered variants also take the tags of "
+            f"their weights (keras_cnns.model_info(name).tags). Received: weights={weights!r}"
         )
     shape = _input_shape(input_shape, input_tensor, default_size, include_top, default_channels)
     too_small = [d for d in shape[:2] if d is not None and d < min_size]

@@ -8,10 +8,16 @@ DenseNet: the stem ``conv1`` and ``pool1``, the dense blocks ``conv2`` ... ``con
 batch norm and ReLU ``bn`` and ``relu``.
 """
 
+import re
+
 from keras_cnns.layers import ConvBNAct, DenseBlock, PaddedMaxPool2D, TransitionBlock
 from keras_cnns.layers._base import check_choice, make_activation, make_norm, positive_int
 from keras_cnns.models._builder import build_model
-from keras_cnns.models.registry import IMAGENET_RGB, PaperError, register_model
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.spec import Choice, Recipe, Space, same_name_arguments
+from keras_cnns.weights import IMAGENET_RGB, KerasApplicationsWeights, TorchvisionWeights
+from keras_cnns.weights.keras_applications import recognizer
+from keras_cnns.weights.torchvision import count
 
 #: Dense layers per block, Table 1 of the paper.
 BLOCK_SIZES = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32), 264: (6, 12, 64, 48)}
@@ -21,6 +27,13 @@ BLOCK_SIZES_161 = (6, 12, 36, 24)
 #: Stem kinds: ImageNet's 7x7/2 conv + BN + ReLU + 3x3/2 max pool (stride 4), or the
 #: CIFAR / SVHN networks' single 3x3 convolution (stride 1), Section 3.
 STEMS = {"imagenet": 4, "cifar": 1}
+#: Default input sizes of the stems.
+DEFAULT_SIZES = {"imagenet": 224, "cifar": 32}
+
+
+def min_size(block_sizes, stem="imagenet"):
+    """The smallest input: the total stride, the stem's times 2 per transition."""
+    return STEMS[stem] * 2 ** (len(block_sizes) - 1)
 
 __all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201", "densenet264"]
 
@@ -89,8 +102,6 @@ def DenseNet(
         raise ValueError(f"Expected `dropout` to be in [0, 1). Received: dropout={dropout!r}")
     check_choice(norm, "norm", ("batch", "sync_batch"))
     block_options = dict(growth_rate=growth_rate, bottleneck_width=bottleneck_width, dropout=dropout, norm=norm)
-    default_size = 224 if stem == "imagenet" else 32
-    min_size = STEMS[stem] * 2 ** (len(block_sizes) - 1)
 
     def features(x):
         if stem == "imagenet":
@@ -108,14 +119,85 @@ def DenseNet(
     return build_model(
         features,
         name=name,
-        default_size=default_size,
-        min_size=min_size,
+        default_size=DEFAULT_SIZES[stem],
+        min_size=min_size(block_sizes, stem),
         head=dict(pooling="avg"),
         **kwargs,
     )
 
 
-def _meta(params, macs, extra=""):
+#: Huang et al. 2016, section 4.2.
+RECIPE = Recipe(
+    optimizer="nesterov", lr=0.1, momentum=0.9, weight_decay=1e-4, batch_size=256, epochs=90,
+    schedule="step", schedule_args=dict(milestones=(30, 60), gamma=0.1), augment="resnet",
+    source="Huang et al. 2016, section 4.2 (SGD, Nesterov momentum 0.9, lr 0.1 divided by 10 at epochs 30 and 60, weight decay 1e-4, batch 256)",
+)
+SPACE = Space(
+    "densenet",
+    (
+        Choice("growth_rate", (12, 16, 24, 32, 48), "channels each dense layer adds (k)", default=32),
+        Choice("compression", (0.5, 0.75, 1.0), "fraction of channels a transition keeps", default=0.5),
+    ),
+    same_name_arguments("growth_rate", "compression"),
+    "DenseNet growth rate and compression",
+)
+
+
+# --- Weights ---------------------------------------------------------------------------
+
+KERAS_RULES = (
+    (r"conv1_(conv|bn)", r"conv1/\1"),
+    (r"(conv\d)_(block\d+)_0_bn", r"\1/\2/norm1"),
+    (r"(conv\d)_(block\d+)_1_conv", r"\1/\2/conv1"),
+    (r"(conv\d)_(block\d+)_1_bn", r"\1/\2/norm2"),
+    (r"(conv\d)_(block\d+)_2_conv", r"\1/\2/conv2"),
+    (r"(pool\d)_(bn|conv)", r"\1/\2"),
+    (r"bn", "bn"),
+    (r"predictions", "head/predictions"),
+)
+
+
+def _keras_weights(depth, md5, top1):
+    stem = f"densenet/densenet{depth}_weights_tf_dim_ordering_tf_kernels"
+    return KerasApplicationsWeights(
+        constructor=f"DenseNet{depth}", files=(stem + ".h5", stem + "_notop.h5"), md5=md5, preprocessing=IMAGENET_RGB,
+        rules=KERAS_RULES, top1=top1, top1_source="keras.io/api/applications",
+        recognize=recognizer(blocks=(r"conv(\d)_block(\d+)_concat", BLOCK_SIZES[depth])),
+    )
+
+
+_TORCHVISION_FIXED = {"features.conv0": "conv1/conv", "features.norm0": "conv1/bn", "features.norm5": "bn",
+                      "classifier": "head/predictions"}
+
+
+def torchvision_rule(prefix):
+    """torchvision's DenseNet module names -> ours; the legacy names of its weight files
+    (``norm.1`` for ``norm1``, which torchvision's own loader renames) too."""
+    if prefix in _TORCHVISION_FIXED:
+        return _TORCHVISION_FIXED[prefix]
+    m = re.fullmatch(r"features\.denseblock(\d)\.denselayer(\d+)\.(norm|conv)\.?([12])", prefix)
+    if m:
+        return f"conv{int(m[1]) + 1}/block{m[2]}/{m[3]}{m[4]}"
+    m = re.fullmatch(r"features\.transition(\d)\.(norm|conv)", prefix)
+    if m:
+        return f"pool{int(m[1]) + 1}/" + ("bn" if m[2] == "norm" else "conv")
+    return None
+
+
+def _torchvision(depth, file, top1, block_sizes, growth_rate=32, initial_features=64):
+    def recognize(model):
+        if type(model).__name__ != "DenseNet":
+            return None
+        features = model.features
+        found = (features.conv0.out_channels, features.denseblock1.denselayer1.conv2.out_channels,
+                 tuple(count(getattr(features, f"denseblock{i}"), "_DenseLayer") for i in range(1, 5)))
+        return {} if found == (initial_features, growth_rate, tuple(block_sizes)) else None
+
+    return TorchvisionWeights(model=f"densenet{depth}", file=file, top1=top1, top1_source="torchvision's weights metadata",
+                              rule=torchvision_rule, recognize=recognize)
+
+
+def _meta(depth, params, macs, weights=(), extra=""):
     return dict(
         paper=(
             "Huang, Liu, van der Maaten, Weinberger. Densely Connected Convolutional "
@@ -123,11 +205,11 @@ def _meta(params, macs, extra=""):
         ),
         year=2016,
         url="https://arxiv.org/abs/1608.06993",
-        default_size=224,
-        min_size=32,
+        default_size=DEFAULT_SIZES["imagenet"],
+        min_size=min_size(BLOCK_SIZES[121]),
         params=params,
         macs=macs,
-        preprocessing=IMAGENET_RGB,
+        depth=depth,
         deviations=(
             "DenseNet-BC as in Table 1 (k=32, 4k bottleneck, compression 0.5, no conv "
             "bias). Batch-norm epsilon 1e-5, as the authors' Torch code and torchvision "
@@ -139,12 +221,18 @@ def _meta(params, macs, extra=""):
             "torchvision." + extra
         ),
         feature_layers=("conv1", "conv2", "conv3", "conv4", "relu"),
+        weights=weights,
+        recipe=RECIPE,
+        space=SPACE,
+        family_builder=DenseNet,
     )
 
 
 @register_model(
-    **_meta(7_978_856, 2.834), keras_application="DenseNet121",
-    depth=121,
+    **_meta(121, 7_978_856, 2.834, [
+        _keras_weights(121, ("9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"), 75.0),
+        _torchvision(121, "densenet121-a639ec97.pth", 74.434, BLOCK_SIZES[121]),
+    ]),
     imagenet_error=PaperError(25.02, 7.71, "1 crop", "Table 3"),
 )
 def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
@@ -153,11 +241,12 @@ def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
 
 
 @register_model(
-    depth=161,
     imagenet_error=PaperError(22.862, 6.440, "1 crop", "torchvision's weights (not in the paper)"),
     **_meta(
+        161,
         28_681_000,
         7.728,
+        [_torchvision(161, "densenet161-8d451a50.pth", 77.138, BLOCK_SIZES_161, growth_rate=48, initial_features=96)],
         " DenseNet-161 is not in the paper's Table 1: the authors released it with their "
         "Torch models (k=48, 96 stem channels, blocks 6-12-36-24), and torchvision ships it "
         "(28,681,000 parameters, 7.728 GMACs).",
@@ -169,8 +258,10 @@ def densenet161(*, block_sizes=BLOCK_SIZES_161, growth_rate=48, initial_features
 
 
 @register_model(
-    **_meta(14_149_480, 3.360), keras_application="DenseNet169",
-    depth=169,
+    **_meta(169, 14_149_480, 3.360, [
+        _keras_weights(169, ("d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b"), 76.2),
+        _torchvision(169, "densenet169-b2777c0a.pth", 75.6, BLOCK_SIZES[169]),
+    ]),
     imagenet_error=PaperError(23.80, 6.85, "1 crop", "Table 3"),
 )
 def densenet169(*, block_sizes=BLOCK_SIZES[169], name="densenet169", **kwargs):
@@ -179,8 +270,10 @@ def densenet169(*, block_sizes=BLOCK_SIZES[169], name="densenet169", **kwargs):
 
 
 @register_model(
-    **_meta(20_013_928, 4.291), keras_application="DenseNet201",
-    depth=201,
+    **_meta(201, 20_013_928, 4.291, [
+        _keras_weights(201, ("1ceb130c1ea1b78c3bf6114dbdfd8807", "c13680b51ded0fb44dff2d8f86ac8bb1"), 77.3),
+        _torchvision(201, "densenet201-c1103571.pth", 76.896, BLOCK_SIZES[201]),
+    ]),
     imagenet_error=PaperError(22.58, 6.34, "1 crop", "Table 3"),
 )
 def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
@@ -189,11 +282,12 @@ def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
 
 
 @register_model(
-    depth=265,
     imagenet_error=PaperError(22.15, 6.12, "1 crop", "Table 3"),
     **_meta(
+        265,
         33_337_704,
         5.752,
+        (),
         " DenseNet-264 is in neither torchvision nor keras.applications; timm's "
         "densenet264d is another network (k=48 and a deep 3x3 stem), so the counts here "
         "are computed from Table 1. The name is the paper's, although its 6-12-64-48 "

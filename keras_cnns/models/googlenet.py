@@ -15,6 +15,7 @@ auxiliary classifiers ``aux1`` (on ``inception_4a``) and ``aux2`` (on ``inceptio
 """
 
 import collections
+import re
 
 import keras
 
@@ -30,7 +31,9 @@ from keras_cnns.layers._base import scaled_width
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_CAFFE, IMAGENET_INCEPTION, Preprocessing, PaperError, register_model
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.spec import DROPOUT, Choice, Recipe, Space, same_name_arguments
+from keras_cnns.weights import SKIP, TorchvisionWeights
 
 #: One Inception module: name, the six widths, pooling branch type, stride.
 Module = collections.namedtuple("Module", "name widths pool strides", defaults=("max", 1))
@@ -71,9 +74,6 @@ BN_INCEPTION_MODULES = (
     Module("inception_5b", (352, 192, 320, 192, 224, 128), "max"),
 )
 
-#: The BN-Inception Caffe port's input: BGR, 0-255, mean (104, 117, 128) subtracted.
-BN_INCEPTION_CAFFE = Preprocessing(mean=(104.0, 117.0, 128.0), std=(1.0, 1.0, 1.0), channel_order="BGR")
-
 BLOCKS = {"inception": InceptionModule, "bn_inception": BNInceptionModule}
 AUX_POOL = (5, 3, 0, False)  # the auxiliary classifiers' 5x5/3 unpadded average pooling
 
@@ -111,8 +111,21 @@ def _row(row):
     return Pool(*row) if len(row) == 2 and isinstance(row[1], int) else Module(*row)
 
 
-#: googlenet_bn's smallest input: its windows are GoogLeNet's, but for pool4's 2x2.
-MIN_SIZE_BN = min_input_size(list(_windows([_row(row) for row in GOOGLENET_BN_MODULES])))
+def min_size(modules):
+    """The smallest input for which no feature map of a module table vanishes."""
+    return min_input_size(list(_windows([_row(row) for row in modules])))
+
+
+def aux_min_size(modules, aux_after):
+    """The smallest input for the auxiliary classifiers on the modules ``aux_after``
+    (their 5x5/3 pooling must fit), 0 without any."""
+    rows = [_row(row) for row in modules]
+    return max((min_input_size([*_windows(rows, tap), AUX_POOL]) for tap in aux_after), default=0)
+
+
+#: The default input; the auxiliary classifiers' default taps.
+DEFAULT_SIZE = 224
+AUX_AFTER = ("inception_4a", "inception_4d")
 
 
 def GoogLeNet(
@@ -125,10 +138,10 @@ def GoogLeNet(
     lrn=True,
     dropout=0.4,
     aux_logits=False,
-    aux_after=("inception_4a", "inception_4d"),
+    aux_after=AUX_AFTER,
     width_multiplier=1.0,
     transform_input=False,
-    default_size=224,
+    default_size=DEFAULT_SIZE,
     name="googlenet",
     **kwargs,
 ):
@@ -211,8 +224,7 @@ def GoogLeNet(
             "With aux_logits=True, `aux_after` must name modules of the network "
             f"({', '.join(names)}). Received: aux_after={aux_after}"
         )
-    min_size = min_input_size(list(_windows(modules)))
-    aux_min = max((min_input_size([*_windows(modules, tap), AUX_POOL]) for tap in aux_after), default=0)
+    aux_min = aux_min_size(modules, aux_after)
     conv = dict(use_bias=norm is None, norm=norm, norm_epsilon=norm_epsilon)
 
     def features(x):
@@ -260,25 +272,94 @@ def GoogLeNet(
         features,
         name=name,
         default_size=default_size,
-        min_size=min_size,
+        min_size=min_size(modules),
         head=dict(pooling="avg", dropout=dropout),
         aux_head=aux_head if aux_logits else None,
         **kwargs,
     )
 
 
-@register_model(
-    depth=22,
-    imagenet_error=PaperError(None, 10.07, "1 crop", "Table 3 (1 model)"),
+#: Szegedy et al. 2014, sections 5-6, with Caffe's bvlc_googlenet solver.
+RECIPE = Recipe(
+    optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=2e-4, batch_size=32, epochs=250,
+    schedule="step", schedule_args=dict(gamma=0.96, every=8), dropout=0.4, augment="inception",
+    aux_loss_weight=0.3,
+    source="Szegedy et al. 2014, sections 5-6 (momentum 0.9, lr decreased by 4 % every 8 epochs, auxiliary losses weighted 0.3)",
+    notes="The paper trains asynchronously on a cluster; initial lr, batch and weight decay from Caffe's bvlc_googlenet solver.",
+)
+#: Ioffe and Szegedy 2015, section 4.2.1: BN-x5.
+BN_INCEPTION_RECIPE = Recipe(
+    optimizer="sgd", lr=0.0075, momentum=0.9, weight_decay=4e-5, batch_size=32, epochs=100,
+    schedule="exponential", schedule_args=dict(gamma=round(0.96 ** 0.75, 4), every=1), dropout=0.0,
+    augment="inception",
+    source="Ioffe and Szegedy 2015, section 4.2.1 (BN-x5: lr 5 times Inception's 0.0015, no dropout, L2 reduced 5 times, lr decay 6 times faster)",
+    notes="Inception's decay of 4 % every 8 epochs made 6 times faster: 0.96 every 4/3 epochs, 0.9698 per epoch.",
+)
+#: Every Inception network's search (GoogLeNet, BN-Inception, Inception v3, v4, Inception-ResNet).
+INCEPTION_SPACE = Space(
+    "inception",
+    (
+        Choice("width_multiplier", (0.25, 0.5, 0.75, 1.0), "multiplier of every convolution's width (min 16)", default=1.0),
+        DROPOUT,
+    ),
+    same_name_arguments("width_multiplier"),
+    "Inception width multiplier and dropout",
+)
+
+_TORCHVISION_BRANCHES = {
+    "branch1": "branch1x1",
+    "branch2.0": "branch3x3_reduce",
+    "branch2.1": "branch3x3",
+    "branch3.0": "branch5x5_reduce",
+    "branch3.1": "branch5x5",  # a 3x3 kernel in torchvision (kernel_5x5=3)
+    "branch4.1": "pool_proj",
+}
+_TORCHVISION_STEM = {"conv1": "conv1", "conv2": "conv2_reduce", "conv3": "conv2"}
+
+
+def torchvision_rule(prefix):
+    """torchvision's GoogLeNet module names -> ours; its auxiliary classifiers are skipped
+    (untrained in its weights, and another head than the paper's)."""
+    m = re.fullmatch(r"(conv[123])\.(conv|bn)", prefix)
+    if m:
+        return f"{_TORCHVISION_STEM[m[1]]}/{m[2]}"
+    if prefix == "fc":
+        return "head/predictions"
+    if re.fullmatch(r"aux[12]\..*", prefix):
+        return SKIP
+    m = re.fullmatch(r"inception(\d[a-e])\.(branch\d(?:\.\d)?)\.(conv|bn)", prefix)
+    if m and m[2] in _TORCHVISION_BRANCHES:
+        return f"inception_{m[1]}/{_TORCHVISION_BRANCHES[m[2]]}/{m[3]}"
+    return None
+
+
+TORCHVISION = TorchvisionWeights(
+    model="googlenet", file="googlenet-1378be20.pth", top1=69.778, top1_source="torchvision's weights metadata",
+    rule=torchvision_rule,
+    recognize=lambda model: {"transform_input": bool(model.transform_input)} if type(model).__name__ == "GoogLeNet" else None,
+    # Its weights take [-1, 1] inputs; torchvision feeds them ImageNet-normalized images through transform_input.
+    defaults={"transform_input": True},
+)
+#: What every variant of the module shares.
+_PAPER = dict(
     paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
     "Going Deeper with Convolutions. CVPR 2015",
     year=2014,
     url="https://arxiv.org/abs/1409.4842",
-    default_size=224,
-    min_size=31,
+)
+_FAMILY = dict(default_size=DEFAULT_SIZE, space=INCEPTION_SPACE, family_builder=GoogLeNet)
+
+
+@register_model(
+    **_PAPER,
+    **_FAMILY,
+    depth=22,
+    imagenet_error=PaperError(None, 10.07, "1 crop", "Table 3 (1 model)"),
+    min_size=min_size(GOOGLENET_MODULES),
+    aux_min_size=aux_min_size(GOOGLENET_MODULES, AUX_AFTER),
     params=6_998_552,
     macs=1.583,
-    preprocessing=IMAGENET_CAFFE,
+    recipe=RECIPE,
     deviations=(
         "The paper's network (Table 1, Caffe's bvlc_googlenet): convolutions with bias and "
         "no batch normalization, a true 5x5 convolution in the 5x5 branch, LRN after pool1 "
@@ -295,9 +376,7 @@ def GoogLeNet(
         "layers grow with the input, where torchvision pools adaptively to 4x4. The "
         "final 7x7/1 average pooling is global average pooling (the same at 224). "
         "min_size 31 (torchvision says 15, as PyTorch's ceil mode lets a pooling window "
-        "start in the padding). Preprocessing: Caffe's BGR mean subtraction "
-        "(bvlc_googlenet uses the rounded means 104, 117, 123). He-normal initialization "
-        "instead of Caffe's Xavier."
+        "start in the padding). He-normal initialization instead of Caffe's Xavier."
     ),
     feature_layers=("conv1", "lrn2", "inception_3b", "inception_4e", "inception_5b"),
 )
@@ -307,17 +386,16 @@ def googlenet(*, aux_logits=False, name="googlenet", **kwargs):
 
 
 @register_model(
+    **_PAPER,
+    **_FAMILY,
     depth=22,
     imagenet_error=PaperError(30.222, 10.470, "1 crop", "torchvision's weights (TF-slim's Inception V1)"),
-    paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
-    "Going Deeper with Convolutions. CVPR 2015",
-    year=2014,
-    url="https://arxiv.org/abs/1409.4842",
-    default_size=224,
-    min_size=MIN_SIZE_BN,
+    min_size=min_size(GOOGLENET_BN_MODULES),
+    aux_min_size=aux_min_size(GOOGLENET_BN_MODULES, AUX_AFTER),
     params=6_624_904,
     macs=1.498,
-    preprocessing=IMAGENET_INCEPTION,
+    weights=[TORCHVISION],
+    recipe=RECIPE,
     deviations=(
         "Not the paper's network: the Inception v1 that TF-slim released and torchvision "
         "ships (torchvision.models.googlenet), whose ImageNet weights weights=\"torchvision\" "
@@ -350,17 +428,17 @@ def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_in
 
 
 @register_model(
+    **_FAMILY,
     depth=34,
     imagenet_error=PaperError(25.2, 7.82, "1 crop", "Table 2"),
     paper="Ioffe, Szegedy. Batch Normalization: Accelerating Deep Network Training by "
     "Reducing Internal Covariate Shift. ICML 2015",
     year=2015,
     url="https://arxiv.org/abs/1502.03167",
-    default_size=224,
-    min_size=7,
+    min_size=min_size(BN_INCEPTION_MODULES),
     params=11_285_224,
     macs=2.033,
-    preprocessing=BN_INCEPTION_CAFFE,
+    recipe=BN_INCEPTION_RECIPE,
     deviations=(
         "The Inception network of the paper's Figure 5, in the layout of the released "
         "Caffe model as ported by Cadene's pretrained-models (bninception.py): BN-Inception, "
@@ -374,8 +452,7 @@ def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_in
         "pass-through max pooling of the reductions 3c and 4e pads 1 like the stride-2 "
         "convolutions beside it instead of the port's unpadded ceil-mode pooling: the same "
         "28->14 and 14->7 maps at 224, and the branches agree at any input size (the port's "
-        "only at even sizes). The final 7x7 average pooling is global average pooling. "
-        "Preprocessing: the port's BGR input with the means 104, 117, 128 subtracted."
+        "only at even sizes). The final 7x7 average pooling is global average pooling."
     ),
     feature_layers=("conv1", "conv2", "inception_3b", "inception_4d", "inception_5b"),
 )

@@ -26,8 +26,11 @@ from keras_cnns.layers._base import scaled_width
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.inception_v4 import PAPER
-from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
+from keras_cnns.models.googlenet import INCEPTION_SPACE
+from keras_cnns.models.inception_v4 import DEFAULT_SIZE, PAPER, RECIPE
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.weights import IMAGENET_INCEPTION, KerasApplicationsWeights
+from keras_cnns.weights.keras_applications import recognizer
 
 SPECS = {
     # Figs. 14 (stem), 10 (A), 7 (Reduction-A), 11 (B), 12 (Reduction-B), 13 (C), 15.
@@ -181,22 +184,34 @@ def InceptionResNet(
     return build_model(
         features,
         name=name,
-        default_size=299,
+        default_size=DEFAULT_SIZE,
         min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
         **kwargs,
     )
 
 
+#: keras.applications.InceptionResNetV2: its named layers, the others in creation order.
+KERAS = KerasApplicationsWeights(
+    constructor="InceptionResNetV2",
+    files=("inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+           "inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    md5=("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4"),
+    preprocessing=IMAGENET_INCEPTION,
+    rules=((r"(block\d+_\d+)_conv", r"\1/up/conv"), (r"conv_7b", "conv_7b/conv"), (r"conv_7b_bn", "conv_7b/bn"),
+           (r"predictions", "head/predictions")),
+    top1=80.3, top1_source="keras.io/api/applications", recognize=recognizer(required=("block8_10_conv", "conv_7b")),
+)
+_FAMILY = dict(**PAPER, default_size=DEFAULT_SIZE, min_size=MIN_SIZE, recipe=RECIPE, space=INCEPTION_SPACE,
+               family_builder=InceptionResNet)
+
+
 @register_model(
     depth=93,
     imagenet_error=PaperError(21.3, 5.5, "1 crop", "Table 2"),
-    **PAPER,
-    default_size=299,
-    min_size=MIN_SIZE,
+    **_FAMILY,
     params=22_756_328,
     macs=6.206,
-    preprocessing=IMAGENET_INCEPTION,
     deviations=(
         "No public implementation of Inception-ResNet-v1 exists (TF-slim, keras.applications "
         "and timm ship only v2); this one follows the paper's Figs. 14, 10, 7 (k, l, m, n = "
@@ -217,12 +232,10 @@ def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
 @register_model(
     depth=176,
     imagenet_error=PaperError(19.9, 4.9, "1 crop", "Table 2"),
-    **PAPER,
-    default_size=299,
-    min_size=MIN_SIZE,
+    **_FAMILY,
     params=55_843_464,
     macs=13.156,
-    preprocessing=IMAGENET_INCEPTION,
+    weights=[KERAS],
     deviations=(
         "The released TF-slim layout that keras.applications and timm share, not the "
         "paper's Fig. 15 (Inception-v4 stem, 5 / 10 / 5 blocks), whose channel numbers "
@@ -235,7 +248,6 @@ def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
         "the classifier as TF-slim (keras.applications has none)."
     ),
     feature_layers=("conv2d_2b", "conv2d_4a", "block35_10", "block17_20", "conv_7b"),
-    keras_application="InceptionResNetV2",
 )
 def inception_resnet_v2(*, name="inception_resnet_v2", **kwargs):
     """Inception-ResNet-v2, the released layout (keras.applications.InceptionResNetV2)."""

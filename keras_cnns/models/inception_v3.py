@@ -24,7 +24,11 @@ from keras_cnns.layers._base import scaled_width
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
+from keras_cnns.models.googlenet import INCEPTION_SPACE
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.spec import Recipe
+from keras_cnns.weights import IMAGENET_INCEPTION, KerasApplicationsWeights
+from keras_cnns.weights.keras_applications import recognizer
 
 Conv = collections.namedtuple("Conv", "name filters kernel stride padding")
 Pool = collections.namedtuple("Pool", "name")
@@ -76,6 +80,7 @@ def _windows(aux):
 
 MIN_SIZE = min_input_size(list(_windows(aux=False)))  # 75, as keras.applications
 AUX_MIN_SIZE = min_input_size(list(_windows(aux=True)))  # 299: mixed7 must be 17x17
+DEFAULT_SIZE = 299
 
 
 def InceptionV3(
@@ -171,12 +176,34 @@ def InceptionV3(
     return build_model(
         features,
         name=name,
-        default_size=299,
+        default_size=DEFAULT_SIZE,
         min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
         **kwargs,
         aux_head=aux_head if aux_logits else None,
     )
+
+
+#: TF-slim's RMSProp recipe of the Inception papers.
+SLIM_RMSPROP = dict(
+    optimizer="rmsprop", lr=0.045, momentum=0.9, rmsprop_rho=0.9, rmsprop_epsilon=1.0,
+    schedule="exponential", schedule_args=dict(gamma=0.94, every=2), augment="inception",
+)
+#: Szegedy et al. 2015, section 8.
+RECIPE = Recipe(
+    **SLIM_RMSPROP, epochs=100, batch_size=32, weight_decay=4e-5, label_smoothing=0.1, dropout=0.2, aux_loss_weight=0.4,
+    source="Szegedy et al. 2015, section 8 (RMSProp decay 0.9, epsilon 1.0, lr 0.045 decayed by 0.94 every 2 epochs, batch 32 per replica, label smoothing 0.1)",
+    notes="Weight decay 4e-5 and auxiliary weight 0.4 from the authors' TF-slim training code; gradient clipping at 2.0 is not applied.",
+)
+#: keras.applications.InceptionV3 names few layers: the others pair up in creation order.
+KERAS = KerasApplicationsWeights(
+    constructor="InceptionV3",
+    files=("inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+           "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    md5=("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"),
+    preprocessing=IMAGENET_INCEPTION, rules=((r"predictions", "head/predictions"),),
+    top1=77.9, top1_source="keras.io/api/applications", recognize=recognizer(required=("mixed9_1", "mixed10")),
+)
 
 
 @register_model(
@@ -188,11 +215,15 @@ def InceptionV3(
     ),
     year=2015,
     url="https://arxiv.org/abs/1512.00567",
-    default_size=299,
-    min_size=75,
+    default_size=DEFAULT_SIZE,
+    min_size=MIN_SIZE,
+    aux_min_size=AUX_MIN_SIZE,
     params=23_834_568,
     macs=5.713,
-    preprocessing=IMAGENET_INCEPTION,
+    weights=[KERAS],
+    recipe=RECIPE,
+    space=INCEPTION_SPACE,
+    family_builder=InceptionV3,
     deviations=(
         "The released network (TF-slim, keras.applications, torchvision), not the paper's "
         "Table 1, which disagrees with it: the stem is 1x1 80 then an unpadded 3x3 192 and "
@@ -211,7 +242,6 @@ def InceptionV3(
         "He-normal initialization instead of truncated normal 0.1."
     ),
     feature_layers=("conv2b", "conv4a", "mixed2", "mixed7", "mixed10"),
-    keras_application="InceptionV3",
 )
 def inception_v3(*, name="inception_v3", **kwargs):
     """Inception v3 (``aux_logits=True`` adds the auxiliary classifier)."""

@@ -12,7 +12,10 @@ from keras_cnns.layers import InceptionV4A, InceptionV4B, InceptionV4C, Inceptio
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
+from keras_cnns.models.googlenet import INCEPTION_SPACE
+from keras_cnns.models.inception_v3 import SLIM_RMSPROP
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.spec import Recipe
 
 #: The paper, shared with the Inception-ResNet models.
 PAPER = dict(
@@ -31,6 +34,13 @@ REDUCTION_A = (192, 224, 256, 384)
 #: 3x3 convolutions and poolings, then the two reductions.
 WINDOWS = ((3, 2, 0, False), (3, 1, 0, False), (3, 1, 1, False), (3, 2, 0, False), (3, 1, 0, False), (3, 2, 0, False), (3, 2, 0, False), (3, 2, 0, False))
 MIN_SIZE = min_input_size(WINDOWS)
+DEFAULT_SIZE = 299
+#: Szegedy et al. 2016, section 4; the Inception-ResNet networks train the same way.
+RECIPE = Recipe(
+    **SLIM_RMSPROP, epochs=100, batch_size=32, weight_decay=4e-5, dropout=0.2,
+    source="Szegedy et al. 2016, section 4 (RMSProp decay 0.9, epsilon 1.0, lr 0.045 decayed by 0.94 every 2 epochs)",
+    notes="Weight decay from TF-slim; the paper keeps dropout 0.8 keep-probability.",
+)
 
 __all__ = ["InceptionV4", "inception_v4"]
 
@@ -107,7 +117,7 @@ def InceptionV4(
     return build_model(
         features,
         name=name,
-        default_size=299,
+        default_size=DEFAULT_SIZE,
         min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
         **kwargs,
@@ -118,11 +128,13 @@ def InceptionV4(
     depth=76,
     imagenet_error=PaperError(20.0, 5.0, "1 crop", "Table 2"),
     **PAPER,
-    default_size=299,
+    default_size=DEFAULT_SIZE,
     min_size=MIN_SIZE,
     params=42_679_816,
     macs=12.254,
-    preprocessing=IMAGENET_INCEPTION,
+    recipe=RECIPE,
+    space=INCEPTION_SPACE,
+    family_builder=InceptionV4,
     deviations=(
         "The TF-slim layout (timm and Cadene's port share it), with the paper's figures' "
         "widths. Batch norm keeps its scale (gamma) as timm does; TF-slim and keras-style "

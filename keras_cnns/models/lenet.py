@@ -16,12 +16,21 @@ import keras
 from keras_cnns.layers import ConvBNAct
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import Preprocessing, register_model
+from keras_cnns.models.registry import register_model
+from keras_cnns.models.spec import Choice, Recipe, Space
+from keras_cnns.weights import Preprocessing
 
 #: MNIST training-set mean and standard deviation, in 0-255 pixel units.
 MNIST = Preprocessing(mean=(0.1307 * 255,), std=(0.3081 * 255,), crop_pct=1.0)
 
+DEFAULT_SIZE = 32
+
 __all__ = ["LeNet", "lenet5"]
+
+
+def min_size(kernel_size=5, convs=2):
+    """The smallest input for which the last pooled map is not empty."""
+    return min_input_size([(kernel_size, 1, 0, False), (2, 2, 0, False)] * convs)
 
 
 def LeNet(
@@ -30,7 +39,7 @@ def LeNet(
     kernel_size=5,
     fc_units=(120, 84),
     activation="tanh",
-    default_size=32,
+    default_size=DEFAULT_SIZE,
     num_classes=10,
     name="lenet5",
     **kwargs,
@@ -69,7 +78,6 @@ def LeNet(
     if not isinstance(kernel_size, int) or kernel_size < 1:
         raise ValueError(f"Expected `kernel_size` to be a positive int. Received: kernel_size={kernel_size!r}")
     keras.activations.get(activation)  # raises early on an unknown name
-    min_size = min_input_size([(kernel_size, 1, 0, False), (2, 2, 0, False)] * len(filters))
 
     def features(x):
         for i, width in enumerate(filters):
@@ -90,12 +98,30 @@ def LeNet(
         features,
         name=name,
         default_size=default_size,
-        min_size=min_size,
+        min_size=min_size(kernel_size, len(filters)),
         head=dict(pooling="flatten", hidden_units=tuple(fc_units), activation=activation),
         default_channels=1,
         num_classes=num_classes,
         **kwargs,
     )
+
+
+#: LeCun et al. 1998: 20 passes, a global learning rate per pass.
+RECIPE = Recipe(
+    optimizer="sgd", lr=5e-4, momentum=0.0, batch_size=1, epochs=20,
+    schedule="step", schedule_args=dict(milestones=(2, 5, 8, 12), values=(5e-4, 2e-4, 1e-4, 5e-5, 1e-5)),
+    augment="none", source="LeCun et al. 1998 (20 passes over the data; the global learning rate of each pass)",
+    notes="The paper's optimizer is stochastic diagonal Levenberg-Marquardt; plain SGD here.",
+)
+SPACE = Space(
+    "lenet",
+    (
+        Choice("activation", ("tanh", "relu"), "activation (1998: tanh)"),
+        Choice("width", (1, 2, 4), "multiplier of the 6 and 16 feature maps"),
+    ),
+    lambda info, v: (info.name, dict(activation=v["activation"], filters=[6 * v["width"], 16 * v["width"]])),
+    "LeNet activation and width",
+)
 
 
 @register_model(
@@ -104,11 +130,14 @@ def LeNet(
     paper="LeCun, Bottou, Bengio, Haffner. Gradient-Based Learning Applied to Document Recognition. Proc. IEEE 1998",
     year=1998,
     url="https://doi.org/10.1109/5.726791",
-    default_size=32,
-    min_size=16,
+    default_size=DEFAULT_SIZE,
+    min_size=min_size(),
     params=61_706,
     macs=0.000417,
     preprocessing=MNIST,
+    recipe=RECIPE,
+    space=SPACE,
+    family_builder=LeNet,
     deviations=(
         "The modern form, not the paper's exact network (60,000 parameters): C3 connects "
         "every S2 map to each of its 16 maps (2,416 parameters) where the paper's Table I "

@@ -14,10 +14,13 @@ keras.applications names ``conv_dw_{i}`` and ``conv_pw_{i}`` (v1) or ``block_{i}
 
 import collections
 import numbers
+import re
 
 from keras_cnns.layers import ConvBNAct, DepthwiseSeparableBlock, InvertedResidualBlock
 from keras_cnns.models._builder import build_model
-from keras_cnns.models.registry import IMAGENET_INCEPTION, PaperError, register_model
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.spec import Choice, Recipe, Space, same_name_arguments
+from keras_cnns.weights import IMAGENET_INCEPTION, KerasApplicationsWeights
 
 #: MobileNet v1, Table 1 of the paper: (pointwise filters, depthwise stride) per block.
 V1_BLOCKS = (
@@ -48,6 +51,9 @@ V2_BOTTLENECKS = (
     Bottleneck(6, 160, 3, 2),
     Bottleneck(6, 320, 1, 1),
 )
+
+#: The default input and the smallest one (the total stride).
+DEFAULT_SIZE, MIN_SIZE = 224, 32
 
 __all__ = ["MobileNet", "MobileNetV2", "mobilenet", "mobilenet_v2"]
 
@@ -135,8 +141,8 @@ def MobileNet(
     return build_model(
         features,
         name=name,
-        default_size=224,
-        min_size=32,
+        default_size=DEFAULT_SIZE,
+        min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
         **kwargs,
     )
@@ -194,11 +200,106 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
     return build_model(
         features,
         name=name,
-        default_size=224,
-        min_size=32,
+        default_size=DEFAULT_SIZE,
+        min_size=MIN_SIZE,
         head=dict(pooling="avg", dropout=dropout),
         **kwargs,
     )
+
+
+#: Sandler et al. 2018, section 6.1; MobileNet v1 says only RMSProp with little weight decay.
+RECIPE = Recipe(
+    optimizer="rmsprop", lr=0.045, momentum=0.9, weight_decay=4e-5, batch_size=96, epochs=200,
+    schedule="exponential", schedule_args=dict(gamma=0.98, every=1), augment="inception",
+    source="Sandler et al. 2018, section 6.1 (RMSProp decay and momentum 0.9, weight decay 4e-5, lr 0.045 decayed by 0.98 per epoch, batch 96 per worker)",
+    notes="MobileNet v1 (Howard et al. 2017) says only RMSProp with little weight decay; both use MobileNetV2's recipe.",
+)
+SPACE = Space(
+    "mobilenet",
+    (Choice("alpha", (0.25, 0.35, 0.5, 0.75, 1.0, 1.4), "width multiplier", default=1.0),),
+    same_name_arguments("alpha"),
+    "MobileNet width multiplier alpha",
+)
+
+
+# --- Weights ---------------------------------------------------------------------------
+
+V1_KERAS_RULES = (
+    (r"conv1", "conv1/conv"),
+    (r"conv1_bn", "conv1/bn"),
+    (r"conv_dw_(\d+)", r"block_\1/depthwise"),
+    (r"conv_dw_(\d+)_bn", r"block_\1/depthwise_bn"),
+    (r"conv_pw_(\d+)", r"block_\1/pointwise/conv"),
+    (r"conv_pw_(\d+)_bn", r"block_\1/pointwise/bn"),
+    (r"conv_preds", "head/predictions"),
+)
+V2_KERAS_RULES = (
+    (r"Conv1", "conv1/conv"),
+    (r"bn_Conv1", "conv1/bn"),
+    (r"expanded_conv_depthwise", "block_0/depthwise"),
+    (r"expanded_conv_depthwise_BN", "block_0/depthwise_bn"),
+    (r"expanded_conv_project", "block_0/project/conv"),
+    (r"expanded_conv_project_BN", "block_0/project/bn"),
+    (r"block_(\d+)_(expand|project)", r"block_\1/\2/conv"),
+    (r"block_(\d+)_(expand|project)_BN", r"block_\1/\2/bn"),
+    (r"block_(\d+)_depthwise", r"block_\1/depthwise"),
+    (r"block_(\d+)_depthwise_BN", r"block_\1/depthwise_bn"),
+    (r"Conv_1", "conv_last/conv"),
+    (r"Conv_1_bn", "conv_last/bn"),
+    (r"predictions", "head/predictions"),
+)
+#: Widths keras.applications publishes ImageNet weights for (their token in the file name).
+V1_ALPHAS = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}
+V2_ALPHAS = {a: str(a) for a in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)}
+
+
+def _named_alpha(model):
+    """keras.applications' default model name carries the width: mobilenet_0.50_224."""
+    match = re.fullmatch(r"mobilenet(?:v2)?_(\d+\.\d+)_\w+", model.name)
+    return float(match.group(1)) if match else None
+
+
+def _recognize_v1(model):
+    names = {layer.name for layer in model.layers}
+    if "conv_pw_13" not in names:
+        return None
+    alpha = _named_alpha(model) or model.get_layer("conv_pw_13").filters / 1024  # every width is int(c * alpha)
+    return {"alpha": alpha}
+
+
+def _recognize_v2(model):
+    names = {layer.name for layer in model.layers}
+    if "block_16_project" not in names:
+        return None
+    alpha = _named_alpha(model)
+    if alpha is None:
+        last = model.get_layer("block_16_project").filters
+        found = [a for a in V2_ALPHAS if make_divisible(320 * a) == last]
+        if len(found) != 1:
+            raise ValueError(
+                "Cannot tell the width (alpha) of this keras.applications MobileNetV2 from its "
+                "layers; keep keras.applications' default model name (mobilenetv2_<alpha>_<rows>). "
+                f"Received: model name {model.name!r}"
+            )
+        alpha = found[0]
+    return {"alpha": alpha}
+
+
+#: keras.applications publishes no MD5 for the MobileNet files; other input sizes get
+#: the 224 weights, as in keras.applications.
+KERAS_V1 = KerasApplicationsWeights(
+    constructor="MobileNet", files=("mobilenet/mobilenet_{alpha}_{size}_tf.h5", "mobilenet/mobilenet_{alpha}_{size}_tf_no_top.h5"),
+    alphas=V1_ALPHAS, sizes=(128, 160, 192, 224), preprocessing=IMAGENET_INCEPTION, rules=V1_KERAS_RULES,
+    top1=70.4, top1_source="keras.io/api/applications (alpha 1.0 at 224)", recognize=_recognize_v1,
+)
+KERAS_V2 = KerasApplicationsWeights(
+    constructor="MobileNetV2",
+    files=("mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}.h5",
+           "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"),
+    alphas=V2_ALPHAS, sizes=(96, 128, 160, 192, 224), preprocessing=IMAGENET_INCEPTION, rules=V2_KERAS_RULES,
+    top1=71.3, top1_source="keras.io/api/applications (alpha 1.0 at 224)", recognize=_recognize_v2,
+)
+_FAMILY = dict(default_size=DEFAULT_SIZE, min_size=MIN_SIZE, recipe=RECIPE, space=SPACE)
 
 
 @register_model(
@@ -210,11 +311,11 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
     ),
     year=2017,
     url="https://arxiv.org/abs/1704.04861",
-    default_size=224,
-    min_size=32,
+    **_FAMILY,
     params=4_231_976,
     macs=0.569,
-    preprocessing=IMAGENET_INCEPTION,
+    weights=[KERAS_V1],
+    family_builder=MobileNet,
     deviations=(
         "keras.applications' MobileNet layer for layer, for weight transfer: batch norm "
         "epsilon 1e-3, ReLU6 (the paper says ReLU; TF-slim and Keras use ReLU6), strided "
@@ -226,7 +327,6 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
         "0.5 / 0.25 (the paper's Table 6)."
     ),
     feature_layers=_v1_stage_ends(),
-    keras_application="MobileNet",
 )
 def mobilenet(*, name="mobilenet", **kwargs):
     """MobileNet v1 (alpha=1.0 by default; 0.75, 0.5, 0.25 published)."""
@@ -242,11 +342,11 @@ def mobilenet(*, name="mobilenet", **kwargs):
     ),
     year=2018,
     url="https://arxiv.org/abs/1801.04381",
-    default_size=224,
-    min_size=32,
+    **_FAMILY,
     params=3_504_872,
     macs=0.301,
-    preprocessing=IMAGENET_INCEPTION,
+    weights=[KERAS_V2],
+    family_builder=MobileNetV2,
     deviations=(
         "keras.applications' MobileNetV2 layer for layer, for weight transfer: channels "
         "rounded to multiples of 8, batch norm epsilon 1e-3, strided depthwise "
@@ -257,7 +357,6 @@ def mobilenet(*, name="mobilenet", **kwargs):
         "6,108,776 (alpha=1.4), which we reproduce: no layout yields 6.9M."
     ),
     feature_layers=_v2_stage_ends(),
-    keras_application="MobileNetV2",
 )
 def mobilenet_v2(*, name="mobilenet_v2", **kwargs):
     """MobileNetV2 (alpha=1.0 by default; 1.4 published, Keras also 0.35-1.3)."""

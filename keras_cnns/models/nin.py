@@ -21,7 +21,9 @@ from keras_cnns.layers import ConvBNAct, MLPConvBlock, PaddedMaxPool2D
 from keras_cnns.layers._base import make_activation
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
-from keras_cnns.models.registry import IMAGENET_CAFFE, PaperError, register_model
+from keras_cnns.models.alexnet import RECIPE as ALEXNET_RECIPE
+from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.spec import DROPOUT, Space
 
 #: One mlpconv layer: widths (k x k first, then the 1x1s), kernel, stride, padding.
 MLPConv = collections.namedtuple("MLPConv", "filters kernel stride padding")
@@ -45,6 +47,14 @@ def _windows(blocks):
             yield 3, 2, 0, True
 
 
+def min_size(blocks):
+    """The smallest input for which no feature map of the table vanishes."""
+    return min_input_size(list(_windows(tuple(MLPConv(*block) for block in blocks))))
+
+
+DEFAULT_SIZE = 224
+
+
 def _head(x, num_classes, classifier_activation):
     """cccp8: a 1x1 convolution to the classes with its ReLU, global average pooling."""
     x = ConvBNAct(num_classes, 1, use_bias=True, norm=None, activation="relu", name="cccp8")(x)
@@ -55,7 +65,7 @@ def _head(x, num_classes, classifier_activation):
     return output(x)
 
 
-def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=224, name="nin", **kwargs):
+def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=DEFAULT_SIZE, name="nin", **kwargs):
     """A Network in Network: mlpconv layers with 3x3/2 max pooling between them.
 
     Lin, Chen, Yan. Network In Network. ICLR 2014 (https://arxiv.org/abs/1312.4400).
@@ -103,10 +113,18 @@ def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=224, name="nin", **kwa
         features,
         name=name,
         default_size=default_size,
-        min_size=min_input_size(list(_windows(blocks))),
+        min_size=min_size(blocks),
         head=_head,
         **kwargs,
     )
+
+
+#: Lin et al. 2013, section 4.1: trained as AlexNet.
+RECIPE = ALEXNET_RECIPE.replace(
+    source="Lin et al. 2013, section 4.1 (mini-batch SGD as Krizhevsky et al.; lr lowered by 10 when the accuracy stops improving)",
+    notes="The paper gives no initial learning rate, batch or weight decay: AlexNet's.",
+)
+SPACE = Space("nin", (DROPOUT,), lambda info, v: (info.name, {}), "NIN dropout")
 
 
 @register_model(
@@ -115,19 +133,20 @@ def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=224, name="nin", **kwa
     paper="Lin, Chen, Yan. Network In Network. ICLR 2014",
     year=2013,
     url="https://arxiv.org/abs/1312.4400",
-    default_size=224,
-    min_size=39,
+    default_size=DEFAULT_SIZE,
+    min_size=min_size(NIN_IMAGENET),
     params=7_595_176,
     macs=1.100,
-    preprocessing=IMAGENET_CAFFE,
+    recipe=RECIPE,
+    space=SPACE,
+    family_builder=NIN,
     deviations=(
         "The paper has no ImageNet model: this is the authors' Caffe Model Zoo "
         "NIN-Imagenet layout (gist mavenlin/d802a5849de39225bcc6), four mlpconv layers "
         "96-256-384-1024, ceil-mode 3x3/2 max pooling, dropout 0.5 after pool3, and the "
         "last 1x1 convolution (num_classes wide, with its ReLU) globally averaged; no fully "
         "connected layer. Caffe's 6x6 average pooling is global pooling (6x6 is the last "
-        "map at 224), so other input sizes work. Caffe subtracts a mean image; the "
-        "preprocessing here subtracts the per-channel BGR mean. He-normal initialization "
+        "map at 224), so other input sizes work. He-normal initialization "
         "instead of Caffe's Gaussians (std 0.01 / 0.05)."
     ),
     feature_layers=("pool1", "pool2", "pool3", "mlpconv4"),

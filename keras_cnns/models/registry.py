@@ -1,37 +1,23 @@
 """The model registry: every architecture variant, its builder and its metadata.
 
-train.py, tuning/, the docs and the tests all read this one registry.
+train.py, tuning/, the docs and the tests all read this one registry. A family module
+registers each variant with ``register_model``, declaring next to it everything about
+it: its paper's numbers, the weights it loads (``keras_cnns.weights`` descriptors), its
+training recipe and its search space (``keras_cnns.models.spec``).
 """
 
 import dataclasses
 import difflib
 import fnmatch
 import functools
+import inspect
+import os
 import re
 from typing import Callable
 
-
-@dataclasses.dataclass(frozen=True)
-class Preprocessing:
-    """How images are prepared for a model, in 0-255 pixel units.
-
-    ``x = (pixels[..., order] - mean) / std`` after resizing the shorter side to
-    ``size / crop_pct`` and center-cropping ``size``.
-    """
-
-    mean: tuple
-    std: tuple
-    channel_order: str = "RGB"
-    crop_pct: float = 0.875
-    interpolation: str = "bilinear"
-
-
-#: ImageNet mean/std on RGB scaled to [0, 1] (torchvision, timm), in pixel units.
-IMAGENET_RGB = Preprocessing(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
-#: Caffe: BGR with the ImageNet mean subtracted, no scaling (keras.applications VGG, ResNet).
-IMAGENET_CAFFE = Preprocessing(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), channel_order="BGR")
-#: Inception: RGB scaled to [-1, 1] (TF-slim, keras.applications Inception and MobileNet).
-IMAGENET_INCEPTION = Preprocessing(mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5))
+from keras_cnns.models._builder import COMMON_ARGUMENTS
+from keras_cnns.models.spec import Recipe, Space
+from keras_cnns.weights import IMAGENET_RGB, Preprocessing, Weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +61,18 @@ class ModelInfo:
             input to output, as the papers count (VGG-16: 16; ResNet-50: 50).
         imagenet_error: the ``PaperError`` its paper reports, or None (no ImageNet result).
         channels: input channels of the default input (3; LeNet-5: 1).
-        preprocessing: a ``Preprocessing``.
+        preprocessing: the ``Preprocessing`` of a model trained from scratch (train.py's
+            default; scale-free: ImageNet mean and std on RGB in [0, 1] for the
+            3-channel models). Weights carry their own (``weights``).
         deviations: any deliberate difference from the paper, in words ("" if none).
         feature_layers: names of the layers that end each stage, shallow to deep.
-        keras_application: the keras.applications constructor that computes the same
-            function ("ResNet50"), whose ImageNet weights ``weights="imagenet"`` loads;
-            "" if none.
+        weights: the weights descriptors it loads (``keras_cnns.weights.Weights``), in
+            the order of preference; ``weights=<tag>`` loads one.
+        recipe: the paper's training ``Recipe``.
+        space: the default search ``Space`` (None: the training knobs only).
+        aux_min_size: the smallest square input for its auxiliary classifiers
+            (``aux_logits=True``), or None when it has none.
+        arguments: the keyword arguments its builder takes.
         builder: the function that builds the model.
     """
 
@@ -99,37 +91,91 @@ class ModelInfo:
     preprocessing: Preprocessing
     deviations: str
     feature_layers: tuple
-    keras_application: str
+    weights: tuple
+    recipe: Recipe
+    space: Space
+    aux_min_size: int
+    arguments: frozenset = dataclasses.field(repr=False)
     builder: Callable = dataclasses.field(repr=False, compare=False)
 
     @property
-    def recipe(self):
-        """The training recipe of the model's paper (``keras_cnns.training.recipes``)."""
-        from keras_cnns.training.recipes import recipe
+    def tags(self):
+        """The ``weights=`` tags it declares, in order."""
+        return tuple(w.tag for w in self.weights)
 
-        return recipe(self.name)
+    @property
+    def keras_application(self):
+        """The keras.applications constructor whose ImageNet weights it loads ("ResNet50"), or ""."""
+        return next((w.constructor for w in self.weights if hasattr(w, "constructor")), "")
+
+    def get_weights(self, tag):
+        """The weights descriptor of ``tag``; ValueError naming the tags it has, and the
+        variants of its family that have ``tag``."""
+        for weights in self.weights:
+            if weights.tag == tag:
+                return weights
+        having = ", ".join(self.tags) or "none"
+        others = [n for n, info in _REGISTRY.items() if info.family == self.family and tag in info.tags]
+        hint = f" Variants of {self.family} with {tag!r} weights: {', '.join(others)}." if others else ""
+        raise ValueError(
+            f"{self.name} has no {tag!r} weights; its weights: {having} "
+            f"(keras_cnns.list_models(pretrained={tag!r}) lists the models that have them).{hint} "
+            f"Received: weights={tag!r}"
+        )
+
+    def resolve_weights(self, weights):
+        """``(descriptor, path)`` for a ``weights=`` value: ``(None, None)`` for None;
+        ``(descriptor, None)`` for a declared tag; ``(descriptor, path)`` for a file in the
+        format of one of its descriptors (a keras.applications ``.h5``, a torchvision
+        ``.pth``); ``(None, path)`` for other files, which Keras loads
+        (``.weights.h5``). Any other string raises ValueError listing its tags."""
+        if weights is None:
+            return None, None
+        if isinstance(weights, str) and weights in self.tags:
+            return self.get_weights(weights), None
+        if isinstance(weights, os.PathLike) or (isinstance(weights, str) and _looks_like_a_path(weights)):
+            claiming = next((w for w in self.weights if type(w).claims(weights)), None)
+            return claiming, (os.fspath(weights) if claiming is not None else weights)
+        if isinstance(weights, str):
+            self.get_weights(weights)  # raises, listing the tags
+        raise ValueError(
+            f"Expected `weights` to be None, a tag of {self.name}'s weights ({', '.join(self.tags) or 'none'}) "
+            f"or the path of a weights file. Received: weights={weights!r}"
+        )
+
+
+def _looks_like_a_path(text):
+    return os.path.exists(text) or os.sep in text or "." in text
 
 
 _REGISTRY = {}
 
 
-def _with_weights(name, builder, keras_application):
-    """``builder``, also accepting weights="torchvision" (``keras_cnns.torchvision``) and,
-    for a variant with a keras.applications twin, weights="imagenet" and keras.applications
-    weight files (``keras_cnns.pretrained``)."""
+def _arguments(builder, family_builder):
+    """The keyword arguments ``builder`` takes: its own, those of the family builder it
+    passes ``**kwargs`` to, and those every builder takes (``COMMON_ARGUMENTS``)."""
+    names = set()
+    for function in (builder, family_builder):
+        if function is None:
+            continue
+        parameters = inspect.signature(function).parameters.values()
+        names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return frozenset(names)
+    return frozenset(names | set(COMMON_ARGUMENTS))
+
+
+def _with_weights(name, builder):
+    """``builder``, dispatching ``weights=`` to the variant's descriptors
+    (``ModelInfo.resolve_weights``)."""
 
     @functools.wraps(builder)
     def build(**kwargs):
-        from keras_cnns import pretrained
-
-        weights = kwargs.get("weights")
-        if isinstance(weights, str) and weights == "torchvision":
-            from keras_cnns import torchvision
-
-            return torchvision.build_pretrained(name, builder, kwargs)
-        if keras_application and pretrained.is_keras_applications_weights(weights):
-            return pretrained.build_pretrained(name, builder, kwargs)
-        return builder(**kwargs)
+        info = _REGISTRY[name]
+        descriptor, path = info.resolve_weights(kwargs.get("weights"))
+        if descriptor is None:
+            return builder(**kwargs)
+        return descriptor.load(info, builder, kwargs, path=path)
 
     return build
 
@@ -144,26 +190,35 @@ def register_model(
     params,
     macs,
     depth,
+    recipe,
     imagenet_error=None,
     channels=3,
     preprocessing=IMAGENET_RGB,
     deviations="",
     feature_layers=(),
-    keras_application="",
+    weights=(),
+    space=None,
+    aux_min_size=None,
+    family_builder=None,
 ):
-    """Decorator registering a builder under its function name with its metadata.
+    """Decorator registering a builder under its function name with its metadata
+    (``ModelInfo``'s fields; ``family_builder`` is the family's generic builder that the
+    variant passes ``**kwargs`` to, whose arguments the variant takes too).
 
-    The registered function is the builder, which also accepts ``weights="torchvision"``
-    for the variants torchvision has weights for (``keras_cnns.torchvision``) and, for a
-    variant with a ``keras_application``, ``weights="imagenet"`` and keras.applications
-    weight files (``keras_cnns.pretrained``).
+    The registered function is the builder, also accepting in ``weights`` the tags of
+    the declared weights descriptors and files in their formats.
     """
 
     def decorator(builder):
         name = builder.__name__
         if name in _REGISTRY:
             raise ValueError(f"A model named {name!r} is already registered. Received: name={name!r}")
-        builder = _with_weights(name, builder, keras_application)
+        if not isinstance(recipe, Recipe):
+            raise ValueError(f"Expected `recipe` to be a Recipe. Received: recipe={recipe!r} for {name}")
+        tags = [w.tag for w in weights]
+        if not all(isinstance(w, Weights) for w in weights) or len(set(tags)) != len(tags):
+            raise ValueError(f"Expected `weights` to be Weights descriptors with distinct tags. Received: {tags} for {name}")
+        build = _with_weights(name, builder)
         _REGISTRY[name] = ModelInfo(
             name=name,
             family=builder.__module__.rsplit(".", 1)[-1],
@@ -180,10 +235,14 @@ def register_model(
             preprocessing=preprocessing,
             deviations=deviations,
             feature_layers=tuple(feature_layers),
-            keras_application=keras_application,
-            builder=builder,
+            weights=tuple(weights),
+            recipe=recipe,
+            space=space,
+            aux_min_size=aux_min_size,
+            arguments=_arguments(builder, family_builder),
+            builder=build,
         )
-        return builder
+        return build
 
     return decorator
 
@@ -192,11 +251,16 @@ def _natural_key(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+def weight_tags():
+    """Every ``weights=`` tag some registered variant declares, sorted."""
+    return sorted({tag for info in _REGISTRY.values() for tag in info.tags})
+
+
 def list_models(pattern=None, *, pretrained=False):
     """Registry names in natural order (resnet18 before resnet101), optionally filtered
-    by an fnmatch ``pattern`` such as ``"resnet*"``; with ``pretrained=True`` (or
-    ``"imagenet"``), only the variants that load ``weights="imagenet"`` (keras.applications'
-    weights); with ``pretrained="torchvision"``, those that load ``weights="torchvision"``.
+    by an fnmatch ``pattern`` such as ``"resnet*"``; with ``pretrained=<tag>``, only the
+    variants that declare weights of that tag (``True`` is ``"imagenet"``:
+    keras.applications' weights).
 
     >>> import keras_cnns
     >>> keras_cnns.list_models("resnet*", pretrained=True)
@@ -205,16 +269,14 @@ def list_models(pattern=None, *, pretrained=False):
     ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']
     """
     names = sorted(_REGISTRY, key=_natural_key)
-    if pretrained not in (False, True, "imagenet", "torchvision"):
+    tag = "imagenet" if pretrained is True else pretrained
+    if tag is not False and tag not in weight_tags():
         raise ValueError(
-            f"Expected `pretrained` to be False, True, 'imagenet' or 'torchvision'. Received: pretrained={pretrained!r}"
+            f"Expected `pretrained` to be False, True or a weights tag ({', '.join(map(repr, weight_tags()))}). "
+            f"Received: pretrained={pretrained!r}"
         )
-    if pretrained == "torchvision":
-        from keras_cnns.torchvision import BY_VARIANT
-
-        names = [n for n in names if n in BY_VARIANT]
-    elif pretrained:
-        names = [n for n in names if _REGISTRY[n].keras_application]
+    if tag:
+        names = [n for n in names if tag in _REGISTRY[n].tags]
     if pattern is None:
         return names
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]

@@ -12,7 +12,8 @@ import json
 import os
 
 from keras_cnns.data.augment import PRESETS
-from keras_cnns.training.recipes import OPTIMIZERS, SCHEDULES, recipe
+from keras_cnns.models import model_info
+from keras_cnns.training.recipes import KINDS, OPTIMIZERS, SCHEDULES, recipe
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 #: Square size the bundled 8x8 digits are trained at, unless --image-size says otherwise.
@@ -158,10 +159,14 @@ def read_config_file(path):
     return values
 
 
-def _check(config):
-    from keras_cnns.models import model_info
+#: Builder arguments that options of their own set; ``model_args`` may not.
+RESERVED_ARGS = ("num_classes", "input_shape", "input_tensor", "include_top", "pooling", "weights", "aux_logits", "dropout")
 
-    info = model_info(config.arch)  # an unknown name lists the close ones
+
+def check(config, info):
+    """Raises ValueError, in one line naming the value, for a ``TrainConfig`` that cannot
+    train ``info`` (the arch's ``ModelInfo``): an option out of range, a builder argument
+    it does not take, an input under its minimum."""
     checks = [
         ("epochs", config.epochs, lambda v: isinstance(v, int) and v >= 1, "a positive int"),
         ("batch_size", config.batch_size, lambda v: isinstance(v, int) and v >= 1, "a positive int"),
@@ -186,6 +191,13 @@ def _check(config):
             raise ValueError(f"Expected `{name}` to be {what}. Received: {name}={value!r}")
     if config.model_args is not None and not isinstance(config.model_args, dict):
         raise ValueError(f"Expected `model_args` to be a mapping of builder arguments. Received: model_args={config.model_args!r}")
+    reserved = sorted(set(config.model_args or {}) & set(RESERVED_ARGS))
+    if reserved:
+        raise ValueError(f"model_args may not set {reserved}: they have options of their own. "
+                         f"Received: model_args={config.model_args!r}")
+    for name, value in {**(config.model_args or {}), **({"dropout": config.dropout} if config.dropout is not None else {})}.items():
+        if name not in info.arguments:
+            raise ValueError(f"{info.name} has no {name} to set. Received: {name}={value!r}")
     for name, value, allowed in (
         ("optimizer", config.optimizer, OPTIMIZERS),
         ("schedule", config.schedule, SCHEDULES),
@@ -208,8 +220,6 @@ def _check(config):
 
 def resolve(args):
     """The ``TrainConfig`` of parsed options (a namespace or dict of field values)."""
-    from keras_cnns.models import model_info
-
     given = {k: v for k, v in (vars(args) if not isinstance(args, dict) else args).items() if v is not None}
     file_values = read_config_file(given.pop("config")) if "config" in given else {}
     values = {**file_values, **given}
@@ -222,9 +232,9 @@ def resolve(args):
     values["arch"] = info.name
     dataset = values.get("dataset", "digits")
     kind = values.get("recipe") or ("quick" if dataset == "digits" or dataset.startswith("synthetic") else "paper")
-    if kind not in ("paper", "quick"):
+    if kind not in KINDS:
         raise ValueError(f"Expected `recipe` to be 'paper' or 'quick'. Received: recipe={kind!r}")
-    base = recipe(info.name, kind)
+    base = recipe(info, kind)
     from_recipe = {
         f.name: getattr(base, f.name) for f in dataclasses.fields(base) if f.name in FIELDS and f.name != "recipe"
     }
@@ -237,7 +247,7 @@ def resolve(args):
         config.image_size = max(DIGITS_SIZE, info.min_size)
     if isinstance(config.randaugment, (list, tuple)):
         config.randaugment = list(config.randaugment)
-    _check(config)
+    check(config, info)
     config._given = set(values)
     return config
 

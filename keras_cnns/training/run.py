@@ -10,21 +10,27 @@ it trains.
 import dataclasses
 import json
 import os
-import re
 import shutil
 import time
 
 import keras
 import tensorflow as tf
 
+from keras_cnns.data import load_dataset
+from keras_cnns.models import inference_model, model_info
 from keras_cnns.training import callbacks as cbs
-from keras_cnns.training.config import RESUMABLE, TrainConfig, default_output, latest_output
+from keras_cnns.training.config import RESUMABLE, TrainConfig, check, default_output, latest_output
 from keras_cnns.training.schedules import Plateau, make_schedule
 from keras_cnns.training.strategy import build_before_fit, make_strategy, synchronize_batch_norm, worker
 
 
 class NanLossError(RuntimeError):
-    """Training stopped on a NaN or infinite loss."""
+    """Training stopped on a NaN or infinite loss; ``reason`` says where ("the loss
+    became nan at step 5")."""
+
+    def __init__(self, message, reason=""):
+        super().__init__(message)
+        self.reason = reason
 
 
 def _output_folder(config):
@@ -84,53 +90,26 @@ def _weight_decay(model, optimizer, config):
                 variable.regularizer = keras.regularizers.L2(config.weight_decay / 2)
 
 
-class _NoSuchArgument(ValueError):
-    """The model's builder has no such keyword argument (``name``)."""
-
-    def __init__(self, message, name):
-        super().__init__(message)
-        self.name = name
-
-
-def _create(info, **options):
-    from keras_cnns.models import create_model
-
-    try:
-        return create_model(info.name, **options)
-    except TypeError as e:
-        match = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-        if not match:
-            raise
-        name = match.group(1)
-        raise _NoSuchArgument(f"{info.name} has no {name} to set. Received: {name}={options.get(name)!r}", name) from None
-
-
 def _model(config, info, num_classes, channels):
-    """The training model: the registry's ``config.arch`` with ``config.model_args``
-    (the builder's own keyword arguments, e.g. a search's widths), and auxiliary heads
-    when ``config.aux_loss_weight`` asks for them and the input is large enough."""
-    reserved = sorted(set(config.model_args or {}) & {"num_classes", "input_shape", "input_tensor", "include_top",
-                                                      "pooling", "weights", "aux_logits", "dropout"})
-    if reserved:
-        raise ValueError(f"model_args may not set {reserved}: they have options of their own. "
-                         f"Received: model_args={config.model_args!r}")
+    """The training model: ``info``'s builder with ``config.model_args`` (the builder's
+    own keyword arguments, e.g. a search's widths, checked by ``check``), and auxiliary
+    heads when ``config.aux_loss_weight`` asks for them and the input is large enough
+    (``info.aux_min_size``); the note says why they were left out, or is None."""
     options = dict(config.model_args or {}, num_classes=num_classes,
                    input_shape=(config.image_size, config.image_size, channels))
     if config.dropout is not None:
         options["dropout"] = config.dropout
     note = None
     if config.aux_loss_weight:
-        try:
-            return _create(info, aux_logits=True, **options), None
-        except _NoSuchArgument as e:
-            if e.name != "aux_logits":
-                raise
+        size = config.image_size
+        if info.aux_min_size is None:
             note = f"{info.name} has no auxiliary classifiers: aux_loss_weight ignored"
-        except ValueError as e:
-            if "aux_logits" not in str(e):
-                raise
-            note = f"no auxiliary classifiers at {config.image_size}x{config.image_size} ({str(e).split('. Received')[0]})"
-    return _create(info, **options), note
+        elif size < info.aux_min_size:
+            note = (f"no auxiliary classifiers at {size}x{size} ({info.name}'s need an input of at least "
+                    f"{info.aux_min_size}x{info.aux_min_size})")
+        else:
+            options["aux_logits"] = True
+    return info.builder(**options), note
 
 
 def _metrics(soft):
@@ -158,8 +137,6 @@ def train(config, log=print, extra_callbacks=()):
         NanLossError: the loss became NaN or infinite (the last good backup and
             checkpoints are kept).
     """
-    from keras_cnns.models import model_info
-
     started = time.time()
     folder = _output_folder(config)
     if config.resume:
@@ -168,6 +145,7 @@ def train(config, log=print, extra_callbacks=()):
         raise ValueError(f"{folder} already holds a run: continue it with --resume or pick another --output. Received: output={folder!r}")
     config.output = folder
     info = model_info(config.arch)
+    check(config, info)  # a config of another version, or changed since resolve
     worker_info = worker()
 
     strategy = make_strategy(config.strategy, config.cpu_replicas)
@@ -188,17 +166,16 @@ def train(config, log=print, extra_callbacks=()):
 
 def load_data(config, info):
     """The run's ``Data``, its class count and training steps per epoch; fills in
-    ``config.image_size`` (the model's default when not given)."""
-    from keras_cnns.data import load_dataset
-
+    ``config.image_size`` (the model's default when not given). Images are prepared as
+    ``info.preprocessing`` says: a model trained from scratch."""
+    config.image_size = config.image_size or info.default_size
     data = load_dataset(
-        config.dataset, model=config.arch, image_size=config.image_size, batch_size=config.batch_size,
+        config.dataset, image_size=config.image_size, preprocessing=info.preprocessing, batch_size=config.batch_size,
         preset=config.augment, randaugment=tuple(config.randaugment) if config.randaugment else None,
         random_erasing=config.random_erasing, mixup_alpha=config.mixup, cutmix_alpha=config.cutmix,
         label_smoothing=config.label_smoothing, seed=config.seed, data_dir=config.data_dir,
         download=bool(config.download),
     )
-    config.image_size = config.image_size or info.default_size
     if config.num_classes is not None and config.num_classes < data.num_classes:
         raise ValueError(f"{config.dataset} has {data.num_classes} classes. Received: num_classes={config.num_classes}")
     steps = data.train_count // config.batch_size
@@ -214,7 +191,7 @@ def compile_model(config, info, data, num_classes, steps):
     replicas) batch norm is synchronized, so that 1 and N devices compute the same batch
     statistics the same way.
     """
-    model, note = _model(config, info, num_classes, len(info.preprocessing.mean))
+    model, note = _model(config, info, num_classes, info.preprocessing.channels)
     if tf.distribute.has_strategy():
         synchronize_batch_norm(model)
     optimizer = _optimizer(config, make_schedule(config, steps))
@@ -287,13 +264,12 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
     if guard.bad:
         raise NanLossError(
             f"Training stopped: {guard.bad}. The last good weights are in {backup_dir}"
-            + (f" and {folder}/last.keras" if saving else "") + "; lower --lr or set --clipnorm, then --resume."
+            + (f" and {folder}/last.keras" if saving else "") + "; lower --lr or set --clipnorm, then --resume.",
+            reason=guard.bad,
         )
 
 
 def _train(config, info, strategy, replicas, worker_info, started, log, extra):
-    from keras_cnns.models import inference_model
-
     index, _, chief = worker_info
     folder = config.output
     data, num_classes, steps = load_data(config, info)

@@ -24,6 +24,11 @@ import keras
 import keras_tuner
 import tensorflow as tf
 
+from keras_cnns.models import model_info
+from keras_cnns.training import NanLossError
+from keras_cnns.training import callbacks as cbs
+from keras_cnns.training.config import check
+from keras_cnns.training.run import compile_model, fit, load_data
 from keras_cnns.tuning.spaces import get_space, training_fields
 
 #: What keras-tuner maximizes: the best epoch's validation top-1 accuracy.
@@ -92,6 +97,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
     """
 
     def __init__(self, config, space=None, fixed=None, log=print):
+        self.info = model_info(config.arch)
         self.space = get_space(space, config.arch)
         super().__init__(name=f"{config.arch}-{self.space.name}")
         self.base = config
@@ -135,51 +141,44 @@ class CNNHyperModel(keras_tuner.HyperModel):
     def trial_config(self, hp):
         """The ``TrainConfig`` of the trial with values ``hp`` (raises ``SkippedTrial``
         when the values make no valid configuration)."""
-        from keras_cnns.models import model_info
-        from keras_cnns.training.config import _check
+        return self._trial(hp)[0]
 
+    def _trial(self, hp):
+        """The trial's ``TrainConfig`` and the ``ModelInfo`` of its architecture."""
         values = self.values(hp)
-        arch, model_args = self.space.model(self.base.arch, values)
+        arch, model_args = self.space.model(self.info, values)
+        info = model_info(arch)
         epochs = hp.values.get(f"{HYPERBAND_PREFIX}epochs", self.base.epochs)
         config = dataclasses.replace(
             self.base, arch=arch, model_args={**(self.base.model_args or {}), **model_args} or None,
-            image_size=self.base.image_size or model_info(arch).default_size, epochs=epochs,
+            image_size=self.base.image_size or info.default_size, epochs=epochs,
             warmup_epochs=min(self.base.warmup_epochs, epochs - 1), **training_fields(values, self.base),
         )
         config._given = self.base._given
         try:
-            _check(config)
+            check(config, info)
         except ValueError as e:
             raise SkippedTrial("invalid", str(e)) from None
-        return config
+        return config, info
 
-    def _load(self, config):
+    def _load(self, config, info):
         """The data of ``config`` (the last one is kept: build and fit share it)."""
-        from keras_cnns.models import model_info
-        from keras_cnns.training.run import load_data
-
         fields = ("dataset", "arch", "image_size", "batch_size", "augment", "randaugment", "random_erasing", "mixup",
                   "cutmix", "label_smoothing", "seed", "data_dir", "download")
         key = tuple(str(getattr(config, name)) for name in fields)
         if self._data is None or self._data[0] != key:
-            info = model_info(config.arch)
-            self._data = (key, info, *load_data(config, info))
+            self._data = (key, *load_data(config, info))
         return self._data[1:]
 
     def check_data(self):
         """Loads the dataset once, so that a missing one fails before any trial."""
-        from keras_cnns.models import model_info
-        from keras_cnns.training.run import load_data
-
-        load_data(dataclasses.replace(self.base, batch_size=1), model_info(self.base.arch))
+        load_data(dataclasses.replace(self.base, batch_size=1), self.info)
 
     def build(self, hp):
         """The compiled model of the trial (under the tuner's strategy scope)."""
-        from keras_cnns.training.run import compile_model
-
-        config = self.trial_config(hp)
+        config, info = self._trial(hp)
         try:
-            info, data, num_classes, steps = self._load(config)
+            data, num_classes, steps = self._load(config, info)
         except ValueError as e:  # e.g. fewer examples than one batch of this trial's size
             raise SkippedTrial("invalid", str(e).splitlines()[0]) from None
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
@@ -207,20 +206,16 @@ class CNNHyperModel(keras_tuner.HyperModel):
         own callback when not given) the trial backs up there after every epoch, and
         a trial started again resumes from its backup.
         """
-        from keras_cnns.training import NanLossError
-        from keras_cnns.training import callbacks as cbs
-        from keras_cnns.training.run import fit
-
         if args or kwargs:
             raise ValueError(
                 "CNNHyperModel.fit reads its data from the configuration's dataset spec. "
                 f"Received: {len(args)} positional arguments and {sorted(kwargs)}"
             )
         started = time.time()
-        config = self.trial_config(hp)
+        config, info = self._trial(hp)
         if epochs is not None:
             config.epochs = epochs
-        info, data, num_classes, steps = self._load(config)
+        data, num_classes, steps = self._load(config, info)
         trial_dir = trial_dir or _trial_dir(callbacks)
         backup_dir = os.path.join(trial_dir, cbs.BACKUP)
         saved = cbs.Backup.read(backup_dir)
@@ -239,7 +234,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
                 history=os.path.join(trial_dir, "history.csv"), chief=True, initial_epoch=initial_epoch,
                 initial_step=initial_step, extra=extra, verbose=verbose, checkpoints=False)
         except NanLossError as e:
-            raise SkippedTrial("diverged", str(e).split(". The last good")[0].replace("Training stopped: ", "")) from None
+            raise SkippedTrial("diverged", e.reason) from None
         rows = [row for row in cbs.read_history(os.path.join(trial_dir, "history.csv")) if row.get(_key(model))]
         if not rows:
             raise RuntimeError(f"The trial in {trial_dir} recorded no validation accuracy.")

@@ -1,0 +1,157 @@
+"""The weights descriptor: what a family declares for each set of weights a variant loads.
+
+A family module lists, next to each variant, the weights it can load as descriptors of
+a format (``KerasApplicationsWeights``, ``TorchvisionWeights``, ...), each with its tag
+(``weights="imagenet"``), file, checksum, the builder options its layout needs, its
+preprocessing, classes, reported accuracy and license. The registry hands
+``create_model(name, weights=tag)`` to the descriptor, whose format's engine fetches the
+file, builds the model and copies the weights. Engines know formats, never families:
+whatever is particular to a family (layer-name rules, how to recognize its models) is a
+field of its descriptors.
+"""
+
+import dataclasses
+import os
+from typing import Callable, Mapping
+
+import keras
+
+from keras_cnns.weights.preprocessing import Preprocessing
+
+#: The layer types that hold weights in the models a weight transfer fills.
+WEIGHTED = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense, keras.layers.BatchNormalization)
+
+
+def weighted_layers(model):
+    """``{layer path: layer}`` of every layer of ``model`` that holds weights, nested ones
+    included (``"conv2_block1/conv1/conv"``): what a weight transfer must fill."""
+    return {layer.path: layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, WEIGHTED)}
+
+
+def requested_shape(kwargs, default_size, channels=3):
+    """The input shape a builder will use for ``kwargs``, known before building."""
+    if kwargs.get("input_tensor") is not None:
+        return tuple(kwargs["input_tensor"].shape[1:])
+    if kwargs.get("input_shape") is not None:
+        return tuple(kwargs["input_shape"])
+    size = default_size if kwargs.get("include_top", True) else None
+    return (size, size, channels)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Weights:
+    """One set of weights a registered variant loads (``create_model(name, weights=tag)``).
+
+    Subclasses are the formats; each implements ``fetch`` (the file, found before
+    anything is built) and ``transfer`` (the copy into the built model).
+
+    Attributes:
+        tag: the value of ``weights=`` that loads them ("imagenet", "torchvision").
+        preprocessing: the ``Preprocessing`` the weights were trained with.
+        num_classes: the classes of their classifier.
+        top1: the ImageNet top-1 accuracy (%) their source reports, or None.
+        top1_source: where that figure is published.
+        license: the terms their source publishes them under.
+        options: builder options their layout needs; a call asking for another value
+            raises (``{"stride_in_3x3": True}``).
+        defaults: builder options set unless the call gives another value (options
+            that do not change the weights' shapes, such as an adaptive pooling).
+        top_size: with ``include_top=True``, the square input size the classifier's
+            weights need (a head that flattens a map of fixed size), or None for any.
+        top_size_free_with: a builder option that lifts ``top_size`` when it is set
+            (an adaptive pooling before the flattening), or None.
+    """
+
+    tag: str
+    preprocessing: Preprocessing
+    num_classes: int = 1000
+    top1: float = None
+    top1_source: str = ""
+    license: str = ""
+    options: Mapping = dataclasses.field(default_factory=dict)
+    defaults: Mapping = dataclasses.field(default_factory=dict)
+    top_size: int = None
+    top_size_free_with: str = None
+
+    #: The format's name, for messages and listings.
+    FORMAT = ""
+
+    @property
+    def label(self):
+        """Where the weights come from, in a few words: the format and the source model."""
+        return self.FORMAT
+
+    @classmethod
+    def claims(cls, path):
+        """Whether this format reads the weight file at ``path`` (by its name)."""
+        return False
+
+    def builder_options(self, name, kwargs):
+        """``kwargs`` with the weights' ``defaults`` and ``options``; an option that
+        contradicts the weights raises ValueError."""
+        for key, value in kwargs.items():
+            if key in self.options and value != self.options[key]:
+                raise ValueError(
+                    f"The {self.label} weights are for {name} with {key}={self.options[key]!r}. "
+                    f"Received: {key}={value!r}"
+                )
+        return {**self.defaults, **kwargs, **self.options}
+
+    def check_request(self, info, kwargs):
+        """Raises ValueError, before any file is read, for a request these weights cannot
+        serve: another number of classes with the classifier, other input channels, an
+        input size the classifier's weights do not fit. ``kwargs`` are builder options
+        after ``builder_options``."""
+        include_top = kwargs.get("include_top", True)
+        classes = kwargs.get("num_classes", self.num_classes)
+        if include_top and classes != self.num_classes:
+            raise ValueError(
+                f"The {self.label} weights with include_top=True have {self.num_classes} classes; use "
+                f"include_top=False for another head. Received: num_classes={classes}"
+            )
+        shape = requested_shape(kwargs, info.default_size, self.preprocessing.channels)
+        if len(shape) != 3 or shape[-1] != self.preprocessing.channels:
+            raise ValueError(
+                f"The {self.label} weights of {info.name} are for inputs of {self.preprocessing.channels} "
+                f"channels. Received: input_shape={shape}"
+            )
+        free = self.top_size_free_with is not None and kwargs.get(self.top_size_free_with) is not None
+        if include_top and self.top_size and not free and tuple(shape[:2]) != (self.top_size, self.top_size):
+            hint = f", or keep {self.top_size_free_with}" if self.top_size_free_with else ""
+            raise ValueError(
+                f"With include_top=True, the {self.label} weights of {info.name} need input_shape "
+                f"({self.top_size}, {self.top_size}, {shape[-1]}) (its classifier flattens the last feature "
+                f"map); use include_top=False for other sizes{hint}. Received: input_shape={shape}"
+            )
+
+    def fetch(self, info, kwargs):
+        """The weights' source for this request (a file path, a state dict ...), found
+        before anything is built. Raises OSError when it cannot be had."""
+        raise NotImplementedError
+
+    def read(self, path, info, kwargs):
+        """The weights' source from a local file of this format."""
+        raise NotImplementedError
+
+    def transfer(self, source, model, kwargs):
+        """Copies the weights of ``source`` into the built ``model``."""
+        raise NotImplementedError
+
+    def load(self, info, builder, kwargs, path=None):
+        """Builds variant ``info`` with ``builder(**kwargs)`` and these weights, or those
+        of the local file ``path`` in this format. The file is found (or found missing)
+        before the model is built."""
+        kwargs = self.builder_options(info.name, {k: v for k, v in kwargs.items() if k != "weights"})
+        self.check_request(info, kwargs)
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"No weights file at that path. Received: weights={path!r}")
+        source = self.read(path, info, kwargs) if path is not None else self.fetch(info, kwargs)
+        model = builder(**kwargs)
+        self.transfer(source, model, kwargs)
+        return model
+
+
+#: A descriptor's rule for one foreign layer or module name: our layer path, None for a
+#: name the family does not know, or ``SKIP`` for one that has no counterpart by design.
+SKIP = "skip"
+Rule = Callable[[str], str]
