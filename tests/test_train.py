@@ -79,6 +79,28 @@ def test_a_model_trained_from_scratch_gets_standardized_inputs(tmp_path):
     assert loss < 10, loss
 
 
+def test_every_paper_recipe_sets_only_what_its_builder_takes():
+    for name in keras_cnns.list_models():
+        config = resolve({"arch": name, "recipe": "paper", "dataset": "synthetic"})  # checks model_args and dropout
+        assert config.dropout is None or "dropout" in keras_cnns.model_info(name).arguments
+
+
+#: Variants that fix some of their generic builder's settings (a layout's dropout, its
+#: batch norm): the paper recipe's dropout replaces theirs.
+FIXED_SETTINGS = ["zfnet", "vgg11_bn", "googlenet_bn", "bn_inception"]
+
+
+@pytest.mark.parametrize("arch", FIXED_SETTINGS)
+def test_the_paper_recipe_builds_its_model(arch, cheap_init):
+    from keras_cnns.training.run import _model
+
+    info = keras_cnns.model_info(arch)
+    config = resolve({"arch": arch, "recipe": "paper", "dataset": "synthetic", "image_size": info.min_size})
+    model, _ = _model(config, info, 3, 3)
+    dropouts = [layer.rate for layer in model.get_layer("head")._flatten_layers() if isinstance(layer, keras.layers.Dropout)]
+    assert dropouts and set(dropouts) == {config.dropout} or (config.dropout == 0 and not dropouts)
+
+
 @pytest.mark.parametrize("arch", sorted(FAMILIES))
 def test_one_epoch_of_each_family(arch, tmp_path, capsys):
     out = tmp_path / "run"

@@ -340,6 +340,9 @@ TORCHVISION = TorchvisionWeights(
     # Its weights take [-1, 1] inputs; torchvision feeds them ImageNet-normalized images through transform_input.
     defaults={"transform_input": True},
 )
+#: googlenet_bn's and bn_inception's settings of the generic builder.
+GOOGLENET_BN = dict(norm="batch", norm_epsilon=1e-3, kernel_5x5=3, lrn=False, dropout=0.2)
+BN_INCEPTION = dict(block="bn_inception", modules=BN_INCEPTION_MODULES, norm="batch", lrn=False, dropout=0.0, aux_after=())
 #: What every variant of the module shares.
 _PAPER = dict(
     paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
@@ -413,18 +416,8 @@ def googlenet(*, aux_logits=False, name="googlenet", **kwargs):
 )
 def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_input=False, name="googlenet_bn", **kwargs):
     """GoogLeNet as TF-slim and torchvision build it: batch norm, 3x3 "5x5" branch, 2x2 pool4."""
-    return GoogLeNet(
-        modules=modules,
-        norm="batch",
-        norm_epsilon=1e-3,
-        kernel_5x5=3,
-        lrn=False,
-        dropout=0.2,
-        aux_logits=aux_logits,
-        transform_input=transform_input,
-        name=name,
-        **kwargs,
-    )
+    options = {**GOOGLENET_BN, **kwargs}  # its layout's settings, which a call may change (dropout)
+    return GoogLeNet(modules=modules, aux_logits=aux_logits, transform_input=transform_input, name=name, **options)
 
 
 @register_model(
@@ -458,13 +451,4 @@ def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_in
 )
 def bn_inception(*, name="bn_inception", **kwargs):
     """BN-Inception (Inception with batch normalization, Figure 5), conv bias dropped."""
-    return GoogLeNet(
-        block="bn_inception",
-        modules=BN_INCEPTION_MODULES,
-        norm="batch",
-        lrn=False,
-        dropout=0.0,
-        aux_after=(),
-        name=name,
-        **kwargs,
-    )
+    return GoogLeNet(name=name, **{**BN_INCEPTION, **kwargs})  # its layout's settings, which a call may change

@@ -209,22 +209,22 @@ def vgg19(*, name="vgg19", **kwargs):
 @register_model(**_meta(11, 132_868_840, 7.609, [_torchvision(11, True, "vgg11_bn-6002323d.pth", 70.37)], bn=True))
 def vgg11_bn(*, name="vgg11_bn", **kwargs):
     """VGG-11 with batch normalization."""
-    return VGG(config="A", norm="batch", name=name, **kwargs)
+    return VGG(config="A", name=name, **{"norm": "batch", **kwargs})
 
 
 @register_model(**_meta(13, 133_053_736, 11.308, [_torchvision(13, True, "vgg13_bn-abd245e5.pth", 71.586)], bn=True))
 def vgg13_bn(*, name="vgg13_bn", **kwargs):
     """VGG-13 with batch normalization."""
-    return VGG(config="B", norm="batch", name=name, **kwargs)
+    return VGG(config="B", name=name, **{"norm": "batch", **kwargs})
 
 
 @register_model(**_meta(16, 138_365_992, 15.470, [_torchvision(16, True, "vgg16_bn-6c64b313.pth", 73.36)], bn=True))
 def vgg16_bn(*, name="vgg16_bn", **kwargs):
     """VGG-16 with batch normalization."""
-    return VGG(config="D", norm="batch", name=name, **kwargs)
+    return VGG(config="D", name=name, **{"norm": "batch", **kwargs})
 
 
 @register_model(**_meta(19, 143_678_248, 19.632, [_torchvision(19, True, "vgg19_bn-c79401a0.pth", 74.218)], bn=True))
 def vgg19_bn(*, name="vgg19_bn", **kwargs):
     """VGG-19 with batch normalization."""
-    return VGG(config="E", norm="batch", name=name, **kwargs)
+    return VGG(config="E", name=name, **{"norm": "batch", **kwargs})
