@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import pathlib
+import re
 import sys
 
 import keras
@@ -139,6 +140,16 @@ def test_an_invalid_combination_is_recorded_and_skipped(tmp_path):
     assert all(row["message"].startswith("Input size must be at least 115x115 for alexnet") for row in table)
     assert _rows(tmp_path / "s")[0]["status"] == "invalid"
     assert not (tmp_path / "s" / "best.json").exists()
+
+
+def test_a_diverged_trial_is_recorded_with_where_it_diverged(tmp_path):
+    table = _search(tmp_path / "s", max_trials=1, fixed={"optimizer": "sgd"},
+                    config=dict(lr=1e30, clipnorm=0, warmup_epochs=0))
+    assert table[0]["status"] == "diverged"
+    assert re.fullmatch(r"the loss became (nan|inf) at step \d+", table[0]["message"]), table[0]["message"]
+    # keras-tuner kept the skip's record, not a traceback, as the trial's message
+    trial = json.loads((tmp_path / "s" / "trial_0" / "trial.json").read_text())
+    assert json.loads(trial["message"]) == {"skipped": "diverged", "reason": table[0]["message"]}
 
 
 def test_a_chief_and_a_worker_finish_a_search_and_stop(tmp_path):

@@ -10,13 +10,14 @@ so that an interrupted trial resumes where it stopped.
 A trial whose values cannot make a model (a kernel and stride that make a feature map
 vanish at the input size, a batch that does not divide by the replicas) raises
 ``SkippedTrial("invalid: ...")``; one whose loss becomes NaN raises
-``SkippedTrial("diverged: ...")``. keras-tuner records either as a failed trial with
-that message, and the search goes on.
+``SkippedTrial("diverged: ...")``. keras-tuner records either as a failed trial, with
+the ``SkippedTrial.record`` as its message (``keras_cnns.tuning.search.Tuner``), and the
+search goes on.
 """
 
 import dataclasses
+import json
 import os
-import re
 import shutil
 import time
 
@@ -45,17 +46,20 @@ class SkippedTrial(keras_tuner.errors.FailedTrialError):
         super().__init__(f"{kind}: {reason}")
         self.kind, self.reason = kind, reason
 
-
-_SKIPPED = re.compile(r"SkippedTrial: (\w+): (.*)")
+    def record(self):
+        """The trial message that says so: a JSON record (``skipped``), which the search's
+        tuner puts in place of the traceback keras-tuner keeps for a failed trial. The
+        message is the one field of a trial that reaches the oracle, on the chief too."""
+        return json.dumps({"skipped": self.kind, "reason": self.reason})
 
 
 def skipped(message):
-    """``(kind, reason)`` of a trial message keras-tuner recorded for a ``SkippedTrial``, or None."""
-    for line in reversed((message or "").strip().splitlines()):
-        match = _SKIPPED.search(line)
-        if match:
-            return match.group(1), match.group(2)
-    return None
+    """``(kind, reason)`` of a trial message that is a ``SkippedTrial.record``, or None."""
+    try:
+        record = json.loads(message or "")
+    except ValueError:  # a traceback: the trial failed
+        return None
+    return (record["skipped"], record["reason"]) if isinstance(record, dict) and "skipped" in record else None
 
 
 class _Objective(keras.callbacks.Callback):

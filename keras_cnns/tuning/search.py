@@ -27,7 +27,7 @@ import tensorflow as tf
 from keras_tuner.engine.tuner import maybe_distribute
 
 from keras_cnns.tuning import results
-from keras_cnns.tuning.hypermodel import OBJECTIVE, CNNHyperModel, skipped
+from keras_cnns.tuning.hypermodel import OBJECTIVE, CNNHyperModel, SkippedTrial, skipped
 
 TUNERS = ("random", "hyperband", "bayesian")
 _KERASTUNER_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
@@ -69,12 +69,23 @@ class Tuner(keras_tuner.Tuner):
 
     results_path = None
 
+    def run_trial(self, trial, *args, **kwargs):
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except SkippedTrial as e:
+            self._skipped = (trial.trial_id, e)
+            raise
+
     def _populate_initial_space(self):
         hp = self.oracle.get_space()
         self.hypermodel.declare_hyperparameters(hp)
         self.oracle.update_space(hp)
 
     def on_trial_end(self, trial):
+        trial_id, skip = getattr(self, "_skipped", (None, None))
+        if trial_id == trial.trial_id:  # keras-tuner kept the traceback: say why it was skipped
+            trial.message = skip.record()
+        self._skipped = (None, None)
         super().on_trial_end(trial)
         if self.results_path:
             results.write_csv(results.rows(self.oracle, self.hypermodel.space.all_knobs), self.results_path)
