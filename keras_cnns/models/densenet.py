@@ -17,7 +17,7 @@ from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import Choice, Recipe, Space, same_name_arguments
 from keras_cnns.weights import IMAGENET_RGB, KerasApplicationsWeights, TorchvisionWeights
 from keras_cnns.weights.keras_applications import recognizer
-from keras_cnns.weights.torchvision import count
+from keras_cnns.weights.torchvision import count_modules
 
 #: Dense layers per block, Table 1 of the paper.
 BLOCK_SIZES = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32), 264: (6, 12, 64, 48)}
@@ -190,7 +190,7 @@ def _torchvision(depth, file, top1, block_sizes, growth_rate=32, initial_feature
             return None
         features = model.features
         found = (features.conv0.out_channels, features.denseblock1.denselayer1.conv2.out_channels,
-                 tuple(count(getattr(features, f"denseblock{i}"), "_DenseLayer") for i in range(1, 5)))
+                 tuple(count_modules(getattr(features, f"denseblock{i}"), "_DenseLayer") for i in range(1, 5)))
         return {} if found == (initial_features, growth_rate, tuple(block_sizes)) else None
 
     return TorchvisionWeights(model=f"densenet{depth}", file=file, top1=top1, top1_source="torchvision's weights metadata",

@@ -6,7 +6,7 @@ from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import DROPOUT, Boolean, Choice, Recipe, Space
 from keras_cnns.weights import IMAGENET_CAFFE, KerasApplicationsWeights, TorchvisionWeights
 from keras_cnns.weights.keras_applications import recognizer
-from keras_cnns.weights.torchvision import count
+from keras_cnns.weights.torchvision import count_modules
 
 WIDTHS = (64, 128, 256, 512, 512)
 #: Convolutions per stage, Table 1 of the paper.
@@ -125,9 +125,9 @@ def _torchvision(depth, bn, file, top1):
     counts = CONFIGS[DEPTHS[depth]]
 
     def recognize(model):
-        if type(model).__name__ != "VGG" or count(model.features, "Conv2d") != sum(counts):
+        if type(model).__name__ != "VGG" or count_modules(model.features, "Conv2d") != sum(counts):
             return None
-        return {} if bool(count(model.features, "BatchNorm2d")) == bn else None
+        return {} if bool(count_modules(model.features, "BatchNorm2d")) == bn else None
 
     return TorchvisionWeights(
         model=f"vgg{depth}" + ("_bn" if bn else ""), file=file, top1=top1, top1_source="torchvision's weights metadata",

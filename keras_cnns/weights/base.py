@@ -12,7 +12,7 @@ field of its descriptors.
 
 import dataclasses
 import os
-from typing import Callable, Mapping
+from typing import Mapping
 
 import keras
 
@@ -154,4 +154,3 @@ class Weights:
 #: A descriptor's rule for one foreign layer or module name: our layer path, None for a
 #: name the family does not know, or ``SKIP`` for one that has no counterpart by design.
 SKIP = "skip"
-Rule = Callable[[str], str]

@@ -322,6 +322,6 @@ def convert(tv_model, candidates, create, **kwargs):
     return convert_state_dict(name, weights, tv_model.state_dict(), create, **{**options, **kwargs})
 
 
-def count(module, cls):
+def count_modules(module, cls):
     """How many submodules of torch ``module`` (itself included) are of class ``cls`` (a name)."""
     return sum(type(m).__name__ == cls for m in module.modules())
