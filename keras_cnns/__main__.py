@@ -10,6 +10,10 @@ architecture side by side, the README's model table (``keras_cnns.compare``).
 of one block (``keras_cnns.diagram``).
 ``python -m keras_cnns predict --arch NAME --weights imagenet|FILE IMAGE...``: top-5 classes
 (``keras_cnns.predict``).
+``python -m keras_cnns evaluate RUN | --arch NAME --weights W --dataset SPEC``: top-1, top-5,
+loss, per-class scores and a confusion matrix (``keras_cnns.evaluate``).
+``python -m keras_cnns export RUN | --arch NAME --weights W --format saved_model,onnx,litert``:
+the inference model in each format, checked by its runtime (``keras_cnns.export``).
 ``python -m keras_cnns train --arch NAME [options]``: the same as ``python train.py``
 (``keras_cnns.training``).
 ``python -m keras_cnns tune --arch NAME [options]``: the same as ``python tuning/search.py``
@@ -77,6 +81,18 @@ def _predict(args):
     return run(args, sys.stdout, sys.stderr)
 
 
+def _evaluate(args):
+    from keras_cnns.evaluate import run
+
+    return run(args, sys.stdout, sys.stderr)
+
+
+def _export(args):
+    from keras_cnns.export import run
+
+    return run(args, sys.stdout, sys.stderr)
+
+
 def main(argv=None):
     from keras_cnns.models import weight_tags
 
@@ -116,6 +132,16 @@ def main(argv=None):
 
     add_arguments(predicting)
     predicting.set_defaults(run=_predict)
+    evaluating = commands.add_parser("evaluate", help="top-1, top-5, per-class scores and confusion of a model on a dataset")
+    from keras_cnns.evaluate import add_arguments as evaluate_arguments
+
+    evaluate_arguments(evaluating)
+    evaluating.set_defaults(run=_evaluate)
+    exporting = commands.add_parser("export", help="export the inference model (SavedModel, ONNX, LiteRT), checked by each runtime")
+    from keras_cnns.export import add_arguments as export_arguments
+
+    export_arguments(exporting)
+    exporting.set_defaults(run=_export)
     training = commands.add_parser("train", add_help=False, help="train a model (python train.py; train --help)")
     training.add_argument("options", nargs=argparse.REMAINDER)
     tuning = commands.add_parser("tune", add_help=False, help="search hyperparameters (python tuning/search.py; tune --help)")

@@ -4,14 +4,19 @@
 
     python -m keras_cnns predict --arch resnet50 --weights imagenet cat.jpg dog.png
 
+    python -m keras_cnns predict --weights runs/resnet18-20261203-101500 photo.jpg
+
 prints, for each file, the top-5 classes with their probabilities. ``--weights`` is a
 tag of the model's weights ("imagenet": keras.applications', "torchvision":
-torchvision's), a file in one of their formats (a keras.applications ``.h5``), or a
-``.weights.h5`` file saved from a keras_cnns model (``--num-classes`` and ``--labels``
-describe its classes). Images are prepared as the weights expect: the descriptor's
-preprocessing, or for a ``.weights.h5`` file that of a model trained from scratch
-(``train.py``'s). A file that cannot be read or decoded gets an error line on stderr;
-the others are still classified, and the exit status is 1.
+torchvision's), a file in one of their formats (a keras.applications ``.h5``), a run
+folder of ``train.py`` or a ``.keras`` file in one (the run's architecture, classes,
+input size and preprocessing come from its ``run.json``: ``--arch`` may be left out),
+or a ``.weights.h5`` / ``.keras`` file saved from a keras_cnns model
+(``--num-classes`` and ``--labels`` describe its classes). Images are prepared as the
+weights expect: the descriptor's preprocessing, the run's, or for a file outside a run
+that of a model trained from scratch (``train.py``'s). A file that cannot be read or
+decoded gets an error line on stderr; the others are still classified, and the exit
+status is 1.
 """
 
 import os
@@ -88,29 +93,40 @@ def run(args, out, err):
     if args.top < 1:
         print(f"error: --top must be a positive int. Received: --top {args.top}", file=err)
         return 2
+    from keras_cnns.weights import read_run
+
+    weights = args.weights
+    record = read_run(weights) if os.path.exists(weights) else None
+    if args.arch is None and record is None:
+        print(f"error: --arch is needed unless --weights is a run folder (or a .keras file in one). "
+              f"Received: --weights {weights}", file=err)
+        return 2
     try:
-        info = model_info(args.arch)
+        info = model_info(args.arch or record.arch)
     except ValueError as e:
         print(f"error: --arch: {e}", file=err)
         return 2
-    weights = args.weights
     try:
         descriptor, path = info.resolve_weights(weights)
     except ValueError as e:
         print(f"error: --weights: {e}", file=err)
         return 2
-    if path is not None and not os.path.isfile(path):
+    if path is not None and not os.path.exists(path):
         print(f"error: --weights: no such file. Received: --weights {weights}", file=err)
         return 2
     prep = descriptor.preprocessing if descriptor is not None else info.preprocessing
-    options = dict(num_classes=args.num_classes)
-    if args.image_size:
-        options["input_shape"] = (args.image_size, args.image_size, prep.channels)
+    # Without --num-classes: the weights' own classes (a run's, a Keras file's, 1000 for a tag's).
+    options = {} if args.num_classes is None else dict(num_classes=args.num_classes)
+    size = args.image_size or (record.image_size if record else None)
+    if size:
+        options["input_shape"] = (size, size, prep.channels)
     if args.alpha is not None:
         options["alpha"] = args.alpha
     try:
         model = info.builder(weights=weights, **options)
-        labels = _labels(args.labels, args.num_classes)
+        num_classes = model.output_shape[-1]
+        labels = (list(record.class_names) if record and not args.labels and num_classes == record.num_classes
+                  else _labels(args.labels, num_classes))
     except (ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=err)
         return 2
@@ -132,15 +148,17 @@ def run(args, out, err):
 
 def add_arguments(parser):
     parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, BMP, WebP)")
-    parser.add_argument("--arch", required=True, help="registered model name, e.g. resnet50")
+    parser.add_argument("--arch", help="registered model name, e.g. resnet50 (default: a run folder's)")
     parser.add_argument(
         "--weights",
         required=True,
         help='a tag of the model\'s weights ("imagenet": keras.applications\', "torchvision": torchvision\'s), '
-        "a file in their format (a keras.applications .h5), or a .weights.h5 file of a keras_cnns model",
+        "a file in their format (a keras.applications .h5), a run folder of train.py (or its .keras file), "
+        "or a .weights.h5 or .keras file of a keras_cnns model",
     )
     parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
-    parser.add_argument("--num-classes", type=int, default=1000, help="classes of the weights (default 1000)")
+    parser.add_argument("--num-classes", type=int, default=None,
+                        help="classes of the weights (default: the run's, else 1000)")
     parser.add_argument("--labels", default=None, help="text file with one class name per line")
     parser.add_argument("--image-size", type=int, default=None, help="square input size (default: the model's)")
     parser.add_argument("--alpha", type=float, default=None, help="MobileNet width multiplier")

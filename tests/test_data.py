@@ -2,7 +2,11 @@
 
 import io
 import os
+import pathlib
 import socket
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -149,9 +153,6 @@ def _make_folder(root, bad=True):
     return {str(root / p): reason for p, (_, reason) in broken.items()}
 
 
-# The folder pipeline drops any file that passes the scan but fails to decode, so its
-# length is unknown to Keras, which says so once when the first epoch ends.
-@pytest.mark.filterwarnings("ignore:Your input ran out of data")
 def test_a_folder_with_every_bad_input_trains_and_reports_exactly_the_bad_files(tmp_path, monkeypatch):
     bad = _make_folder(tmp_path / "photos")
     unreadable = str(tmp_path / "photos" / "locked_class")
@@ -179,6 +180,100 @@ def test_a_folder_with_every_bad_input_trains_and_reports_exactly_the_bad_files(
     history = model.fit(data.train, validation_data=data.validation, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0]) and "val_accuracy" in history.history
     assert len(_labels(data.train)) == data.train_count  # every good image, once an epoch
+
+
+def _undecodable_jpegs(root):
+    """A JPEG in each class of ``root`` with the right start and end markers and garbage
+    between: it passes the header checks, not the decode. Returns their paths."""
+    garbage = np.random.default_rng(1).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    paths = [str(root / name / "garbage.jpg") for name in ("cat", "dog", "fox")]
+    for path in paths:
+        pathlib.Path(path).write_bytes(b"\xff\xd8\xff" + garbage + b"\xff\xd9")
+    return paths
+
+
+def test_a_file_that_does_not_decode_is_skipped_with_the_reason(tmp_path):
+    _make_folder(tmp_path, bad=False)
+    garbage = _undecodable_jpegs(tmp_path)
+    assert folder.check_image(garbage[0]) is None  # the header checks let it through
+    with pytest.warns(UserWarning, match="Skipped 3 files and folders") as warning:
+        data = load_dataset(f"folder:{tmp_path}", **SMALL)
+    reasons = dict(data.skipped)
+    assert sorted(reasons) == garbage and all(path in str(warning[0].message) for path in garbage)
+    for reason in reasons.values():
+        assert reason.startswith("cannot decode (") and len(reason) > len("cannot decode ()")  # TensorFlow's words
+        assert "\n" not in reason and "{{" not in reason and "Op:" not in reason and "name:" not in reason
+    assert data.train_count + data.validation_count == 11  # the 11 good images, all of them
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_folder_pipelines_know_their_length_and_yield_every_example_once_an_epoch(tmp_path, channels):
+    # The files a scan accepts decode for every preprocessing: with one channel too,
+    # which libjpeg refuses for the CMYK JPEG and TensorFlow for the GIF and the BMPs.
+    _make_folder(tmp_path, bad=False)
+    _undecodable_jpegs(tmp_path)
+    gray = keras_cnns.model_info("lenet5").preprocessing
+    with pytest.warns(UserWarning, match="Skipped 3 files"):
+        data = load_dataset(
+            f"folder:{tmp_path}", validation_split=0.25, image_size=32, batch_size=3,
+            **({"preprocessing": gray} if channels == 1 else {}),
+        )
+    assert (data.train_count, data.validation_count) == (8, 3)
+
+    def examples(dataset):
+        return sum(int(images.shape[0]) for images, _ in dataset)
+
+    cardinality = lambda dataset: int(tf.data.experimental.cardinality(dataset))  # noqa: E731
+    assert (cardinality(data.train), examples(data.train)) == (3, 8)  # 3 + 3 + 2
+    assert (cardinality(data.validation), examples(data.validation)) == (1, 3)
+    assert (cardinality(data.epochs(0, 1)), examples(data.epochs(0, 1))) == (2, 6)  # full batches
+    assert (cardinality(data.epochs(1, 3)), examples(data.epochs(1, 3))) == (4, 12)
+    whole = data.epochs(2, 3, drop_remainder=False)
+    assert (cardinality(whole), examples(whole)) == (3, 8)
+    assert data.validation.element_spec[0].shape[1:] == (32, 32, channels)
+
+
+def test_fit_on_a_folder_never_runs_out_of_data(tmp_path):
+    import keras
+
+    _make_folder(tmp_path, bad=False)
+    data = load_dataset(f"folder:{tmp_path}", validation_split=0.25, image_size=32, batch_size=3)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with warnings.catch_warnings(record=True) as caught:  # Keras warns with warnings.warn
+        warnings.simplefilter("always")
+        plain = model.fit(data.train, validation_data=data.validation, epochs=2, verbose=0)
+        steps = data.train_count // data.batch_size
+        resumable = model.fit(data.epochs(0, 2), steps_per_epoch=steps, validation_data=data.validation, epochs=2, verbose=0)
+    assert [str(w.message) for w in caught if "ran out of data" in str(w.message)] == []
+    assert len(plain.history["val_loss"]) == len(resumable.history["val_loss"]) == 2
+
+
+def test_a_cmyk_jpeg_decodes_to_pillows_rgb_without_libjpegs_complaint(tmp_path):
+    from PIL import Image
+
+    # Blocks of random CMYK, black (K) included: the fast DCT gets some pixels 20 to
+    # 200 levels wrong on such a file. Photoshop-style: Pillow writes an Adobe marker.
+    cmyk = np.random.default_rng(0).integers(0, 256, (8, 8, 4), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    path = tmp_path / "cmyk.jpg"
+    Image.frombytes("CMYK", (32, 32), cmyk.tobytes()).save(path, "JPEG", quality=95)
+    script = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        "from keras_cnns.data import folder\n"
+        "contents = tf.io.read_file(sys.argv[1])\n"
+        "np.save(sys.argv[2], folder.decode(contents).numpy())\n"
+        "np.save(sys.argv[3], folder.decode(contents, channels=1).numpy())\n"
+    )
+    rgb_file, gray_file = tmp_path / "rgb.npy", tmp_path / "gray.npy"
+    # libjpeg writes its complaint to the process's stderr (file descriptor 2), from C.
+    done = subprocess.run([sys.executable, "-c", script, str(path), str(rgb_file), str(gray_file)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Unsupported color conversion" not in done.stderr
+    expected = Image.open(path).convert("RGB")
+    rgb, gray = np.load(rgb_file), np.load(gray_file)
+    assert rgb.shape == (32, 32, 3) and gray.shape == (32, 32, 1)
+    np.testing.assert_allclose(rgb, np.asarray(expected), atol=3)
+    np.testing.assert_allclose(gray[..., 0], np.asarray(expected.convert("L")), atol=3)
 
 
 def test_folder_scan_checks_content_not_names(tmp_path):

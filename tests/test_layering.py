@@ -27,6 +27,8 @@ LAYERS = {
     "compare": 2,
     "tuning": 3,
     "predict": 3,
+    "evaluate": 3,
+    "export": 3,
     "diagram": 3,
 }
 

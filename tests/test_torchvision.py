@@ -224,8 +224,6 @@ def test_weights_torchvision_errors():
         keras_cnns.preprocess_input("alexnet", np.zeros((1, 8, 8, 3)), weights="torchvision")
     with pytest.raises(ValueError, match=r"resnet50 with stride_in_3x3=True. Received: stride_in_3x3=False"):
         keras_cnns.create_model("resnet50", weights="torchvision", stride_in_3x3=False)
-    with pytest.raises(ValueError, match=r"1000 classes.*Received: num_classes=10"):
-        keras_cnns.create_model("resnet18", weights="torchvision", num_classes=10)
     with pytest.raises(ValueError, match=r"input_shape \(224, 224, 3\).*Received: input_shape=\(160, 160, 3\)"):
         keras_cnns.create_model("vgg16", weights="torchvision", input_shape=(160, 160, 3), flatten_size=None)
 

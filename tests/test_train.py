@@ -21,7 +21,7 @@ train_script = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(train_script)
 
 TINY = ["--dataset", "synthetic:classes=3,examples=10", "--batch-size", "3", "--verbose", "0"]
-OUTPUTS = ("config.json", "last.keras", "best.keras", "history.csv", "logs", "curves.png", "metrics.json", "saved_model")
+OUTPUTS = ("config.json", "run.json", "last.keras", "best.keras", "history.csv", "logs", "curves.png", "metrics.json", "saved_model")
 
 
 def _weights(folder):

@@ -112,7 +112,10 @@ def test_weights_arguments_dispatch_by_tag_and_file():
     assert info.resolve_weights("torchvision")[0].label == "torchvision resnet50"
     assert info.resolve_weights("x/resnet50_weights.h5") == (info.get_weights("imagenet"), "x/resnet50_weights.h5")
     assert info.resolve_weights("x/resnet50-11ad3fa6.pth") == (info.get_weights("torchvision"), "x/resnet50-11ad3fa6.pth")
-    assert info.resolve_weights("x/mine.weights.h5") == (None, "x/mine.weights.h5")  # Keras' own file
+    for path in ("x/mine.weights.h5", "x/mine.keras"):  # Keras' own files
+        saved, found = info.resolve_weights(path)
+        assert isinstance(saved, keras_cnns.weights.SavedWeights) and found == path and saved.record is None
+        assert saved.preprocessing == info.preprocessing  # outside a run folder: a model trained from scratch
     with pytest.raises(ValueError, match=r"resnet50 has no 'timm' weights; its weights: imagenet, torchvision.*Received: weights='timm'"):
         info.resolve_weights("timm")
     with pytest.raises(ValueError, match=r"alexnet has no 'imagenet' weights; its weights: none"):

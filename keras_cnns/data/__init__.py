@@ -16,13 +16,18 @@ Specs:
 - ``tfds:NAME`` (``tfds:cifar10``, ``tfds:imagenette/160px``, ``tfds:imagenet2012``):
   tensorflow-datasets in ``data_dir``. Nothing is downloaded unless ``download=True``;
   a dataset that is not there fails at once saying how to get it.
-- ``folder:PATH``: class sub-folders (``keras_cnns.data.folder``); bad files are
-  skipped, counted in ``Data.skipped`` and reported once.
+- ``folder:PATH``: class sub-folders (``keras_cnns.data.folder``). The scan decodes
+  every file once: each file it accepts decodes, the others (unreadable, not an image,
+  truncated, undecodable) are listed with the reason in ``Data.skipped`` and reported
+  once; none is dropped silently during training.
 - ``synthetic[:classes=10,examples=256]``: random images (a tenth held out for
   validation), for benchmarks and tests.
 
 Each pipeline decodes and augments in parallel on the host (``num_parallel_calls``),
-caches in memory what fits, batches and prefetches. Training examples get the preset's
+caches in memory what fits, batches and prefetches. Every pipeline knows its length
+(``tf.data.experimental.cardinality``: ``Data.train``, each epoch of ``Data.epochs`` and
+``Data.validation``), so Keras' ``fit`` and ``evaluate`` count their steps from the
+start and never warn that the input ran out of data. Training examples get the preset's
 augmentation (``keras_cnns.data.augment``) then the normalization of a
 ``Preprocessing`` record (``keras_cnns.weights.Preprocessing``: channels, mean, std,
 channel order, evaluation crop); validation examples the evaluation resize and center
@@ -56,8 +61,10 @@ class Data:
         train: batches of ``(images, labels)``, shuffled and augmented.
         validation: batches of ``(images, labels)``, in order, not augmented.
         class_names: tuple of class names, in label order.
-        train_count, validation_count: examples in each split.
-        skipped: ``(path, reason)`` of every file left out (``folder:`` only).
+        train_count, validation_count: examples in each split, each yielded once an
+            epoch (``train`` and ``validation`` know their length in batches).
+        skipped: ``(path, reason)`` of every file and folder left out by the scan
+            (``folder:`` only); every other file decodes.
         soft_labels: labels are float vectors (label smoothing, MixUp, CutMix) rather
             than int class indices: train with categorical, not sparse, cross-entropy.
         spec: the dataset spec.
@@ -86,7 +93,8 @@ class Data:
         iterated, an epoch here is a function of ``(seed, epoch index)``: a run resumed
         at epoch ``start`` sees the batches an uninterrupted run would. With
         ``drop_remainder`` (the default, as timm's and torchvision's training loaders)
-        every epoch has ``train_count // batch_size`` full batches.
+        every epoch has ``train_count // batch_size`` full batches. The dataset knows
+        its length (``cardinality``): the batches of all its epochs.
 
         >>> import keras
         >>> keras.utils.set_random_seed(0)  # the global seed does not change them
@@ -94,6 +102,8 @@ class Data:
         >>> first = [labels.numpy().tolist() for _, labels in data.epochs(0, 2)]
         >>> len(first), first[4:] == [labels.numpy().tolist() for _, labels in data.epochs(1, 2)]
         (8, True)
+        >>> int(data.epochs(0, 2).cardinality()), int(data.epochs(0, 2, drop_remainder=False).cardinality())
+        (8, 10)
         """
         return self._epochs(start, stop, drop_remainder)
 
@@ -194,8 +204,8 @@ def _folder(root, validation_split, seed, channels):
         listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped)
         warnings.warn(f"Skipped {len(skipped)} files and folders in {root}:\n{listing}", stacklevel=3)
 
-    def decode(path):
-        return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    def decode(path):  # the scan's decoder: every path here decodes
+        return folder.decode(tf.io.read_file(path), channels)
 
     sizes = [os.path.getsize(p) for p in train_paths + val_paths]
     return _Source(
@@ -314,10 +324,16 @@ def load_dataset(
         return normalize(image), label_out(label)
 
     def eval_example(image, label):
-        image = augment.eval_transform(_channels(decode(image), channels), size=size, crop_pct=crop_pct)
+        image = augment.eval_transform(_channels(decode(image), channels), size=size, crop_pct=crop_pct,
+                                         interpolation=preprocessing.interpolation)
         return normalize(image), augment.one_hot(label, classes) if soft else label
 
-    train, val = source.train, source.validation
+    # Every pipeline knows its length, so that Keras counts its steps from the start
+    # (a tfds dataset may not carry its own: a source whose count is wrong then fails).
+    train, val = (
+        ds if int(ds.cardinality()) >= 0 else ds.apply(tf.data.experimental.assert_cardinality(count))
+        for ds, count in ((source.train, source.train_count), (source.validation, source.validation_count))
+    )
     if do_cache:
         train, val = train.cache(), val.cache()
     buffer = min(shuffle_buffer, max(1, source.train_count))
@@ -326,8 +342,6 @@ def load_dataset(
         ds = train.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=rerandomize)
         seeds = tf.data.Dataset.random(seed=random_seed, rerandomize_each_iteration=rerandomize).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds)).map(train_example, num_parallel_calls=autotune)
-        if source.decode is not None:  # files that pass the scan but still fail to decode
-            ds = ds.ignore_errors(log_warning=True)
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         if mixup_alpha or cutmix_alpha:
             batch_seeds = tf.data.Dataset.random(seed=random_seed + 1, rerandomize_each_iteration=rerandomize).batch(2)
@@ -346,11 +360,12 @@ def load_dataset(
             key = tf.cast(index, tf.int64) * 1_000_003 + seed
             return batches(key, key, False, drop_remainder)
 
-        return tf.data.Dataset.range(start, stop).flat_map(epoch).prefetch(autotune)
+        count = source.train_count
+        per_epoch = count // batch_size if drop_remainder else -(-count // batch_size)
+        length = tf.data.experimental.assert_cardinality(max(0, stop - start) * per_epoch)  # flat_map hides it
+        return tf.data.Dataset.range(start, stop).flat_map(epoch).apply(length).prefetch(autotune)
 
     val = val.map(eval_example, num_parallel_calls=autotune)
-    if source.decode is not None:
-        val = val.ignore_errors(log_warning=True)
     return Data(
         train=batches(seed, seed, True, False).prefetch(autotune),
         validation=val.batch(batch_size).prefetch(autotune),
@@ -363,3 +378,127 @@ def load_dataset(
         batch_size=batch_size,
         _epochs=epochs,
     )
+
+
+def load_split(
+    spec="digits",
+    *,
+    split="validation",
+    image_size,
+    preprocessing=IMAGENET_RGB,
+    batch_size=32,
+    crop="center",
+    validation_split=0.1,
+    seed=0,
+    data_dir=None,
+):
+    """One split of a dataset, in order and not augmented, to evaluate a model on.
+
+    ``split="validation"`` with ``crop="center"`` gives exactly the batches of
+    ``load_dataset(...).validation`` for the same spec, preprocessing, batch size,
+    ``validation_split`` and ``seed`` (the same hold-out of a ``folder:`` and of a tfds
+    dataset with only a train split, ``train[90%:]``); "train" is the training split
+    without augmentation; "test" is a tfds dataset's ``test`` split (``digits``: the one
+    ``load_dataset`` validates on) or the ``test/`` sub-folder of a ``folder:`` with
+    ``train/`` and ``val/`` ones.
+
+    >>> batches, class_names, count, skipped = load_split(
+    ...     "synthetic:classes=3,examples=12", image_size=32, batch_size=4, crop="ten")
+    >>> images, labels = next(iter(batches))
+    >>> tuple(images.shape), class_names, count, skipped
+    ((1, 10, 32, 32, 3), ('0', '1', '2'), 1, ())
+
+    Args:
+        spec: ``"digits"``, ``"tfds:NAME"``, ``"folder:PATH"`` or ``"synthetic[:...]"``.
+        split: "validation", "train" or "test".
+        image_size: square size of the images (of each crop).
+        preprocessing: a ``keras_cnns.weights.Preprocessing``: channels, crop fraction,
+            interpolation and normalization.
+        batch_size: examples per batch.
+        crop: "center" (``augment.eval_transform``), "ten" (``augment.ten_crop``: each
+            image becomes (10, size, size, C)) or "full" (``augment.full_transform``:
+            the whole image resized to size x size).
+        validation_split, seed: the hold-out of a ``folder:`` without ``val/`` (and
+            the images of ``synthetic``), as ``load_dataset``'s.
+        data_dir: tensorflow-datasets folder (``tfds:`` and ``digits``).
+
+    Returns:
+        ``(batches, class_names, count, skipped)``: a ``tf.data.Dataset`` of ``(images,
+        labels)`` batches (int64 labels), the class names in label order, the number of
+        examples in the split and the ``(path, reason)`` of the files left out
+        (``folder:`` only).
+    """
+    splits, crops = ("validation", "train", "test"), ("center", "ten", "full")
+    if split not in splits:
+        raise ValueError(f"Expected `split` to be one of {list(splits)}. Received: split={split!r}")
+    if crop not in crops:
+        raise ValueError(f"Expected `crop` to be one of {list(crops)}. Received: crop={crop!r}")
+    if not isinstance(preprocessing, Preprocessing):
+        raise ValueError(
+            f"Expected `preprocessing` to be a keras_cnns.weights.Preprocessing. Received: preprocessing={preprocessing!r}"
+        )
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"Expected `image_size` to be a positive int. Received: image_size={image_size!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Expected `batch_size` to be a positive int. Received: batch_size={batch_size!r}")
+    if not isinstance(spec, str) or not spec.startswith(PREFIXES) or (spec.startswith("digits") and spec != "digits"):
+        raise ValueError(f"Expected a dataset spec starting with one of {list(PREFIXES)}. Received: spec={spec!r}")
+    channels, size = preprocessing.channels, image_size
+    options = dict(size=size, interpolation=preprocessing.interpolation)
+    transform = {
+        "center": lambda image: augment.eval_transform(image, crop_pct=preprocessing.crop_pct, **options),
+        "ten": lambda image: augment.ten_crop(image, crop_pct=preprocessing.crop_pct, **options),
+        "full": lambda image: augment.full_transform(image, **options),
+    }[crop]
+    transform(tf.zeros((size, size, channels), tf.uint8))  # checks the interpolation before any data is read
+
+    if spec == "digits" or spec.startswith("tfds:"):
+        name = "sklearn_digits" if spec == "digits" else spec[5:]
+        source = _tfds(name, data_dir, download=spec == "digits")
+    elif spec.startswith("folder:"):
+        source = _folder(os.path.expanduser(spec[7:]), validation_split, seed, channels)
+    else:
+        source = _synthetic(spec, size, channels, seed)
+    skipped = source.skipped
+    if split == "test" and spec.startswith(("digits", "tfds:")):
+        import tensorflow_datasets as tfds
+
+        builder = tfds.builder(name, data_dir=data_dir)
+        if "test" not in builder.info.splits:
+            raise ValueError(f"{spec} has no 'test' split; its splits: {sorted(builder.info.splits)}. Received: split='test'")
+        examples = builder.as_dataset(split="test", as_supervised=True)
+        count = builder.info.splits["test"].num_examples
+    elif split == "test" and spec.startswith("folder:"):
+        from keras_cnns.data import folder
+
+        root, found = os.path.expanduser(spec[7:]), []
+        nested = os.path.isdir(os.path.join(root, "train")) and any(
+            os.path.isdir(os.path.join(root, v)) for v in folder.VALIDATION_FOLDERS)
+        if not (nested and os.path.isdir(os.path.join(root, "test"))):
+            raise ValueError(
+                f"A folder's test split is its test/ sub-folder of class sub-folders, beside train/ and val/; "
+                f"{root} has none. Received: split='test'"
+            )
+        files = folder._scan_classes(os.path.join(root, "test"), found, class_names=source.class_names)
+        if found:
+            listing = "\n".join(f"  {path}: {reason}" for path, reason in found)
+            warnings.warn(f"Skipped {len(found)} files and folders in {root}/test:\n{listing}", stacklevel=2)
+        pairs = [(path, i) for i, label in enumerate(source.class_names) for path in files[label]]
+        examples = tf.data.Dataset.from_tensor_slices(
+            ([p for p, _ in pairs], tf.constant([i for _, i in pairs], tf.int64, shape=[len(pairs)]))
+        )
+        count, skipped = len(pairs), skipped + tuple(found)
+    elif split == "test":
+        raise ValueError("synthetic data has only 'train' and 'validation' splits. Received: split='test'")
+    else:
+        examples = source.validation if split == "validation" else source.train
+        count = source.validation_count if split == "validation" else source.train_count
+    decode = source.decode or (lambda image: image)
+
+    def example(image, label):
+        return preprocessing.normalize(transform(_channels(decode(image), channels))), label
+
+    if int(examples.cardinality()) < 0:  # as load_dataset's pipelines, it knows its length
+        examples = examples.apply(tf.data.experimental.assert_cardinality(count))
+    examples = examples.map(example, num_parallel_calls=tf.data.AUTOTUNE)  # the scan checked that every file decodes
+    return examples.batch(batch_size).prefetch(tf.data.AUTOTUNE), source.class_names, count, skipped

@@ -18,6 +18,8 @@ import numbers
 import tensorflow as tf
 
 PRESETS = ("alexnet", "vgg", "inception", "resnet", "none")
+#: The resize methods of ``tf.image.resize`` (a ``Preprocessing.interpolation``).
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
 
 #: AlexNet's PCA lighting (Krizhevsky et al. 2012, section 4.1): ImageNet RGB statistics
 #: on 0-1 pixels, as in fb.resnet.torch and timm. The columns of EIGVEC are the eigenvectors.
@@ -51,13 +53,21 @@ def _channels(image):
     return channels
 
 
-def _resize_shorter(image, shorter):
-    """Bilinear resize so that the shorter side is ``shorter`` (an int or int32 tensor)."""
+def _check_interpolation(interpolation):
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"Expected `interpolation` to be one of {list(INTERPOLATIONS)}. Received: interpolation={interpolation!r}"
+        )
+
+
+def _resize_shorter(image, shorter, interpolation="bilinear"):
+    """Antialiased resize (bilinear by default) so that the shorter side is ``shorter``
+    (an int or int32 tensor)."""
     shape = tf.shape(image)
     shorter = tf.cast(shorter, tf.float32)
     scale = shorter / tf.cast(tf.minimum(shape[0], shape[1]), tf.float32)
     new = tf.maximum(tf.round(tf.cast(shape[:2], tf.float32) * scale), shorter)
-    return tf.image.resize(image, tf.cast(new, tf.int32), method="bilinear", antialias=True)
+    return tf.image.resize(image, tf.cast(new, tf.int32), method=interpolation, antialias=True)
 
 
 def _center_crop(image, size):
@@ -191,23 +201,79 @@ def _random_erasing(image, seed, probability):
     return tf.where(tf.random.stateless_uniform([], seeds[5]) < probability, erased, image)
 
 
-def eval_transform(image, *, size, crop_pct=0.875):
+def eval_transform(image, *, size, crop_pct=0.875, interpolation="bilinear"):
     """Evaluation resize and center crop.
 
     Args:
         image: (H, W, C) tensor with values in 0..255.
         size: side of the square output.
         crop_pct: the crop covers this fraction of the resized shorter side.
+        interpolation: the resize's method, one of ``INTERPOLATIONS``.
 
     Returns:
         float32 (size, size, C): the shorter side resized to ``round(size / crop_pct)``
-        (bilinear, antialiased), then the central size x size crop.
+        (antialiased), then the central size x size crop.
     """
     _check_size(size, crop_pct)
+    _check_interpolation(interpolation)
     channels = _channels(image)
-    image = _resize_shorter(tf.cast(image, tf.float32), round(size / crop_pct))
+    image = _resize_shorter(tf.cast(image, tf.float32), round(size / crop_pct), interpolation)
     image = tf.clip_by_value(_center_crop(image, size), 0.0, 255.0)
     return tf.ensure_shape(image, (size, size, channels))
+
+
+def ten_crop(image, *, size, crop_pct=0.875, interpolation="bilinear"):
+    """The 10-crop of AlexNet and GoogLeNet: 4 corners and the center, and their mirrors.
+
+    The shorter side is resized to ``round(size / crop_pct)`` as in ``eval_transform``;
+    the crops are, in order, top-left, top-right, bottom-left, bottom-right, center (the
+    center crop of ``eval_transform``), then each of those five flipped left-right.
+
+    >>> import tensorflow as tf
+    >>> crops = ten_crop(tf.zeros((40, 60, 3)), size=32, crop_pct=0.8)
+    >>> tuple(crops.shape), crops.dtype.name
+    ((10, 32, 32, 3), 'float32')
+
+    Args:
+        image: (H, W, C) tensor with values in 0..255.
+        size: side of each square crop.
+        crop_pct: a crop's share of the resized shorter side.
+        interpolation: the resize's method, one of ``INTERPOLATIONS``.
+
+    Returns:
+        float32 (10, size, size, C) with values in [0, 255].
+    """
+    _check_size(size, crop_pct)
+    _check_interpolation(interpolation)
+    channels = _channels(image)
+    image = _resize_shorter(tf.cast(image, tf.float32), round(size / crop_pct), interpolation)
+    image = tf.clip_by_value(image, 0.0, 255.0)
+    shape = tf.shape(image)
+    bottom, right = shape[0] - size, shape[1] - size
+    five = tf.stack([
+        image[:size, :size], image[:size, right:], image[bottom:, :size], image[bottom:, right:],
+        _center_crop(image, size),
+    ])
+    return tf.ensure_shape(tf.concat([five, tf.reverse(five, [2])], 0), (10, size, size, channels))
+
+
+def full_transform(image, *, size, interpolation="bilinear"):
+    """The whole image resized to ``size`` x ``size`` (antialiased; the aspect ratio is
+    not kept, nothing is cropped).
+
+    Args:
+        image: (H, W, C) tensor with values in 0..255.
+        size: side of the square output.
+        interpolation: the resize's method, one of ``INTERPOLATIONS``.
+
+    Returns:
+        float32 (size, size, C) with values in [0, 255].
+    """
+    _check_size(size, 1.0)
+    _check_interpolation(interpolation)
+    channels = _channels(image)
+    image = tf.image.resize(tf.cast(image, tf.float32), [size, size], method=interpolation, antialias=True)
+    return tf.ensure_shape(tf.clip_by_value(image, 0.0, 255.0), (size, size, channels))
 
 
 def train_transform(image, seed, *, preset, size, crop_pct=0.875, randaugment=None, random_erasing=0.0):

@@ -17,7 +17,7 @@ from typing import Callable
 
 from keras_cnns.models._builder import COMMON_ARGUMENTS
 from keras_cnns.models.spec import Recipe, Space
-from keras_cnns.weights import IMAGENET_RGB, Preprocessing, Weights
+from keras_cnns.weights import IMAGENET_RGB, Preprocessing, SavedWeights, Weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,12 +127,16 @@ class ModelInfo:
         """``(descriptor, path)`` for a ``weights=`` value: ``(None, None)`` for None;
         ``(descriptor, None)`` for a declared tag; ``(descriptor, path)`` for a file in the
         format of one of its descriptors (a keras.applications ``.h5``, a torchvision
-        ``.pth``); ``(None, path)`` for other files, which Keras loads
-        (``.weights.h5``). Any other string raises ValueError listing its tags."""
+        ``.pth``); ``(SavedWeights, path)`` for what Keras saved: a run folder of
+        train.py, a ``.keras`` or ``.weights.h5`` file (``keras_cnns.weights.saved``);
+        ``(None, path)`` for other files. Any other string raises ValueError listing its
+        tags."""
         if weights is None:
             return None, None
         if isinstance(weights, str) and weights in self.tags:
             return self.get_weights(weights), None
+        if isinstance(weights, (str, os.PathLike)) and SavedWeights.claims(weights):
+            return SavedWeights.from_path(weights, self.preprocessing), os.fspath(weights)
         if isinstance(weights, os.PathLike) or (isinstance(weights, str) and _looks_like_a_path(weights)):
             claiming = next((w for w in self.weights if type(w).claims(weights)), None)
             return claiming, (os.fspath(weights) if claiming is not None else weights)

@@ -30,6 +30,6 @@ def main(argv=None, prog="train.py"):
         f"validation loss {metrics['loss']:.4f} after {config.epochs} epochs ({_duration(metrics['seconds'])})"
     )
     exported = ", saved_model/" if config.export else ""
-    print(f"outputs in {config.output}: config.json, last.keras, best.keras, history.csv, logs/, curves.png, "
-          f"metrics.json{exported}")
+    print(f"outputs in {config.output}: config.json, run.json, last.keras, best.keras, history.csv, logs/, "
+          f"curves.png, metrics.json{exported}")
     return 0

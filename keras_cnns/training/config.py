@@ -33,6 +33,12 @@ class TrainConfig:
     #: Keyword arguments of the architecture's builder (a config file's, e.g. a search's
     #: ``best.json``): ``{"convs": [...], "fc_units": [2048, 2048]}`` for AlexNet.
     model_args: dict = None
+    #: Starting weights: a tag of the architecture's weights, a .weights.h5 or .keras
+    #: file, or a run folder (its best.keras); None trains from scratch.
+    weights: str = None
+    freeze_epochs: int = 0
+    backbone_lr_scale: float = 1.0
+    bn_frozen: bool = False
     recipe: str = None
     epochs: int = None
     batch_size: int = None
@@ -91,6 +97,21 @@ def add_arguments(parser, exclude=()):
     model.add_argument("--arch", help="registry name (`python -m keras_cnns list`); required unless --config names it")
     model.add_argument("--num-classes", type=int, metavar="N", help="classes (default: the dataset's)")
     model.add_argument("--dropout", type=float, metavar="P", help="dropout before the classifier (default: the recipe's)")
+    tune = group("fine-tuning (from pretrained weights)")
+    tune.add_argument("--weights", metavar="W", help="start from weights: a tag of the architecture's (imagenet, "
+                      "torchvision, ...), a .weights.h5 or .keras file, or a run folder; the classifier is rebuilt "
+                      "for the dataset's classes when they differ")
+    tune.add_argument("--freeze-epochs", type=int, metavar="N",
+                      help="train only the classifier for the first N epochs, the backbone frozen (batch norm in "
+                      "inference mode), then everything; -1: frozen for the whole run, a linear probe (default 0: "
+                      "nothing frozen, as timm)")
+    tune.add_argument("--backbone-lr-scale", type=float, metavar="S",
+                      help="the backbone's learning rate is S times the classifier's once unfrozen (default 1.0: one "
+                      "rate, as timm's and keras.io's fine-tuning; 0.1 is the usual gentler choice)")
+    tune.add_argument("--bn-frozen", action="store_true", default=None,
+                      help="keep every batch-norm layer in inference mode, scale and offset fixed, for the whole run "
+                      "(keras.io's fine-tuning recipe, for small batches; default off: the statistics adapt to the "
+                      "new images)")
     data = group("data")
     data.add_argument("--dataset", metavar="SPEC", help="digits (bundled, default), tfds:NAME, folder:PATH or synthetic[:classes=,examples=]")
     data.add_argument("--data-dir", metavar="DIR", help="tensorflow-datasets folder")
@@ -189,6 +210,29 @@ def check(config, info):
             good = False
         if not good:
             raise ValueError(f"Expected `{name}` to be {what}. Received: {name}={value!r}")
+    for name, value, ok, what in (
+        ("freeze_epochs", config.freeze_epochs, lambda v: isinstance(v, int) and -1 <= v <= config.epochs,
+         f"an int from -1 (the whole run) to epochs ({config.epochs})"),
+        ("backbone_lr_scale", config.backbone_lr_scale, lambda v: isinstance(v, (int, float)) and v >= 0,
+         "a non-negative number"),
+    ):
+        if isinstance(value, bool) or not ok(value):
+            raise ValueError(f"Expected `{name}` to be {what}. Received: {name}={value!r}")
+    if config.weights is None and (config.freeze_epochs or config.backbone_lr_scale != 1 or config.bn_frozen):
+        raise ValueError(
+            "--freeze-epochs, --backbone-lr-scale and --bn-frozen fine-tune pretrained weights: give --weights. "
+            f"Received: weights=None, freeze_epochs={config.freeze_epochs}, "
+            f"backbone_lr_scale={config.backbone_lr_scale}, bn_frozen={config.bn_frozen}"
+        )
+    if config.weights is not None:
+        descriptor, path = info.resolve_weights(config.weights)  # raises for an unknown tag, listing the tags
+        if path is not None and not os.path.exists(path):
+            raise ValueError(f"No weights file or run folder at that path. Received: weights={config.weights!r}")
+        if descriptor is None:
+            raise ValueError(
+                f"Expected `weights` to be a tag of {info.name}'s weights ({', '.join(info.tags) or 'none'}), a "
+                f".weights.h5 or .keras file or a run folder. Received: weights={config.weights!r}"
+            )
     if config.model_args is not None and not isinstance(config.model_args, dict):
         raise ValueError(f"Expected `model_args` to be a mapping of builder arguments. Received: model_args={config.model_args!r}")
     reserved = sorted(set(config.model_args or {}) & set(RESERVED_ARGS))
@@ -230,6 +274,9 @@ def resolve(args):
         raise ValueError("Expected an architecture: --arch NAME. Received: no --arch")
     info = model_info(values["arch"])
     values["arch"] = info.name
+    weights = values.get("weights")
+    if isinstance(weights, str) and weights not in info.tags and os.path.exists(os.path.expanduser(weights)):
+        values["weights"] = os.path.abspath(os.path.expanduser(weights))  # a run resumed elsewhere finds it
     dataset = values.get("dataset", "digits")
     kind = values.get("recipe") or ("quick" if dataset == "digits" or dataset.startswith("synthetic") else "paper")
     if kind not in KINDS:

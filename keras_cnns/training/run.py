@@ -3,8 +3,11 @@
 ``train(config)`` is what ``python train.py`` calls; it returns the final validation
 metrics. The run's folder receives ``config.json``, ``last.keras``, ``best.keras``,
 ``history.csv``, ``logs/`` (TensorBoard), ``curves.png``, ``metrics.json`` and
-``saved_model/`` (the inference model, without auxiliary heads), and ``backup/`` while
-it trains.
+``saved_model/`` (the inference model, without auxiliary heads), ``run.json`` (the
+``RunRecord``: classes, preprocessing, input size, starting weights, which ``predict``,
+``evaluate``, ``export`` and ``--weights RUN`` read) and ``backup/`` while it trains.
+A run may start from pretrained weights and freeze its backbone for a while
+(``keras_cnns.training.finetune``).
 """
 
 import dataclasses
@@ -19,9 +22,12 @@ import tensorflow as tf
 from keras_cnns.data import load_dataset
 from keras_cnns.models import inference_model, model_info
 from keras_cnns.training import callbacks as cbs
+from keras_cnns.training import finetune
 from keras_cnns.training.config import RESUMABLE, TrainConfig, check, default_output, latest_output
 from keras_cnns.training.schedules import Plateau, make_schedule
 from keras_cnns.training.strategy import build_before_fit, make_strategy, synchronize_batch_norm, worker
+from keras_cnns.weights import RunRecord, write_run
+from keras_cnns.weights.base import reset_classifier
 
 
 class NanLossError(RuntimeError):
@@ -64,16 +70,25 @@ def _resumed_config(config, folder):
     return dataclasses.replace(saved, **kept, resume=True, output=folder)
 
 
-def _optimizer(config, schedule):
-    clip = dict(clipnorm=config.clipnorm) if config.clipnorm else {}
+def _optimizer(config, schedule, model):
+    """The run's optimizer; with a ``backbone_lr_scale`` other than 1, its scaled twin
+    (``finetune.BackboneScaledLR``), the classifiers' weights at the full rate."""
+    options = dict(clipnorm=config.clipnorm) if config.clipnorm else {}
     if config.optimizer in ("sgd", "nesterov"):
-        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.optimizer == "nesterov", **clip)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(schedule, rho=config.rmsprop_rho, momentum=config.momentum,
-                                        epsilon=config.rmsprop_epsilon, **clip)
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(schedule, **clip)
-    return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **clip)
+        kind = keras.optimizers.SGD
+        options.update(momentum=config.momentum, nesterov=config.optimizer == "nesterov")
+    elif config.optimizer == "rmsprop":
+        kind = keras.optimizers.RMSprop
+        options.update(rho=config.rmsprop_rho, momentum=config.momentum, epsilon=config.rmsprop_epsilon)
+    elif config.optimizer == "adam":
+        kind = keras.optimizers.Adam
+    else:
+        kind = keras.optimizers.AdamW
+        options.update(weight_decay=config.weight_decay)
+    if config.backbone_lr_scale != 1:
+        kind = finetune.SCALED[kind]
+        options.update(backbone_lr_scale=config.backbone_lr_scale, head=finetune.head_paths(model))
+    return kind(schedule, **options)
 
 
 def _weight_decay(model, optimizer, config):
@@ -97,6 +112,8 @@ def _model(config, info, num_classes, channels):
     (``info.aux_min_size``); the note says why they were left out, or is None."""
     options = dict(config.model_args or {}, num_classes=num_classes,
                    input_shape=(config.image_size, config.image_size, channels))
+    if config.weights is not None:
+        options["weights"] = config.weights  # the classifier is rebuilt when the classes differ
     if config.dropout is not None:
         options["dropout"] = config.dropout
     note = None
@@ -164,13 +181,22 @@ def train(config, log=print, extra_callbacks=()):
         keras.config.set_dtype_policy(previous_policy)
 
 
+def preprocessing(config, info):
+    """How the run prepares its images: as its starting weights expect (their
+    descriptor's, a run's own), else as a model trained from scratch
+    (``info.preprocessing``)."""
+    descriptor, _ = info.resolve_weights(config.weights)
+    return descriptor.preprocessing if descriptor is not None else info.preprocessing
+
+
 def load_data(config, info):
     """The run's ``Data``, its class count and training steps per epoch; fills in
     ``config.image_size`` (the model's default when not given). Images are prepared as
-    ``info.preprocessing`` says: a model trained from scratch."""
+    ``preprocessing(config, info)`` says, whatever the augmentation."""
     config.image_size = config.image_size or info.default_size
     data = load_dataset(
-        config.dataset, image_size=config.image_size, preprocessing=info.preprocessing, batch_size=config.batch_size,
+        config.dataset, image_size=config.image_size, preprocessing=preprocessing(config, info),
+        batch_size=config.batch_size,
         preset=config.augment, randaugment=tuple(config.randaugment) if config.randaugment else None,
         random_erasing=config.random_erasing, mixup_alpha=config.mixup, cutmix_alpha=config.cutmix,
         label_smoothing=config.label_smoothing, seed=config.seed, data_dir=config.data_dir,
@@ -191,11 +217,24 @@ def compile_model(config, info, data, num_classes, steps):
     replicas) batch norm is synchronized, so that 1 and N devices compute the same batch
     statistics the same way.
     """
-    model, note = _model(config, info, num_classes, info.preprocessing.channels)
+    model, note = _model(config, info, num_classes, preprocessing(config, info).channels)
+    record = getattr(info.resolve_weights(config.weights)[0], "record", None)
+    if record is not None and record.num_classes == num_classes and tuple(record.class_names) != tuple(data.class_names):
+        reset_classifier(model)  # a run's classifier of as many, but other, classes
+        note = "; ".join(filter(None, [note, "a new classifier: the dataset's classes are not those of the run the weights come from"]))
     if tf.distribute.has_strategy():
         synchronize_batch_norm(model)
-    optimizer = _optimizer(config, make_schedule(config, steps))
+    if config.bn_frozen:  # never trained, so never in the optimizer
+        finetune.set_trainable(model, backbone=True, bn_frozen=True)
+    optimizer = _optimizer(config, make_schedule(config, steps), model)
     _weight_decay(model, optimizer, config)
+    _compile(model, optimizer, config, data)
+    return model, note
+
+
+def _compile(model, optimizer, config, data):
+    """Compiles ``model`` for the run; called again, with the same (built) optimizer,
+    when the backbone is frozen or unfrozen."""
     outputs = len(model.outputs)
     loss = _loss(data)
     model.compile(
@@ -206,7 +245,6 @@ def compile_model(config, info, data, num_classes, steps):
         jit_compile=bool(config.jit_compile),
         steps_per_execution=1,
     )
-    return model, note
 
 
 def _loss(data):
@@ -221,6 +259,11 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
     ``history`` (CSV), TensorBoard logs (chief) and the backup in ``backup_dir``, then
     ``extra``. A resume in the middle of an epoch finishes that epoch first.
 
+    With ``config.freeze_epochs`` the epochs run in phases (``finetune.phases``): the
+    optimizer is built over every trainable weight first, then the model is recompiled
+    with the backbone frozen or not at each phase's start, the same optimizer carrying
+    its state (and the schedule its step count) across.
+
     Raises:
         NanLossError: the loss became NaN or infinite.
     """
@@ -231,7 +274,8 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
         return _distribute_options(dataset)
 
     validation = labels_for_outputs(data.validation)
-    build_before_fit(model, labels_for_outputs(data.epochs(0, 1)).element_spec)
+    spec = labels_for_outputs(data.epochs(0, 1)).element_spec
+    build_before_fit(model, spec)  # the optimizer, over every weight that will train
 
     guard = cbs.NanGuard()
     plateau = None
@@ -252,15 +296,24 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
             listed.append(keras.callbacks.TensorBoard(os.path.join(folder, "logs")))
         return listed + list(extra)
 
-    if initial_step and initial_epoch < config.epochs:  # finish the interrupted epoch first
-        rest = labels_for_outputs(data.epochs(initial_epoch, initial_epoch + 1).skip(initial_step))
-        model.fit(rest, validation_data=validation, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps - initial_step, callbacks=callbacks(initial_step), verbose=verbose, shuffle=False)
-        initial_epoch += 1
-    if initial_epoch < config.epochs and not guard.bad:
-        train_data = labels_for_outputs(data.epochs(initial_epoch, config.epochs))
-        model.fit(train_data, validation_data=validation, epochs=config.epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps, callbacks=callbacks(0), verbose=verbose, shuffle=False)
+    for start, stop, frozen in finetune.phases(config) if config.freeze_epochs else [(0, config.epochs, False)]:
+        if initial_epoch >= stop or guard.bad:
+            continue
+        if config.freeze_epochs:
+            finetune.set_trainable(model, backbone=not frozen, bn_frozen=config.bn_frozen)
+            _compile(model, model.optimizer, config, data)
+            build_before_fit(model, spec)  # the new metrics
+        if initial_step:  # finish the interrupted epoch first
+            rest = labels_for_outputs(data.epochs(initial_epoch, initial_epoch + 1).skip(initial_step))
+            model.fit(rest, validation_data=validation, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps - initial_step, callbacks=callbacks(initial_step), verbose=verbose,
+                      shuffle=False)
+            initial_epoch, initial_step = initial_epoch + 1, 0
+        if initial_epoch < stop and not guard.bad:
+            train_data = labels_for_outputs(data.epochs(initial_epoch, stop))
+            model.fit(train_data, validation_data=validation, epochs=stop, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps, callbacks=callbacks(0), verbose=verbose, shuffle=False)
+            initial_epoch = stop
     if guard.bad:
         raise NanLossError(
             f"Training stopped: {guard.bad}. The last good weights are in {backup_dir}"
@@ -274,9 +327,15 @@ def _train(config, info, strategy, replicas, worker_info, started, log, extra):
     folder = config.output
     data, num_classes, steps = load_data(config, info)
     os.makedirs(folder, exist_ok=True)
+    descriptor, _ = info.resolve_weights(config.weights)
     if chief:
         with open(os.path.join(folder, "config.json"), "w") as f:
             f.write(config.to_json())
+        write_run(folder, RunRecord(
+            arch=info.name, class_names=tuple(data.class_names), preprocessing=preprocessing(config, info),
+            image_size=config.image_size, dataset=config.dataset, weights=config.weights,
+            weights_label=descriptor.label if descriptor is not None else "", model_args=dict(config.model_args or {}),
+        ))
     # Every worker backs up (saving is not collective); only the chief's files are the run's.
     backup_dir = os.path.join(folder, cbs.BACKUP if chief else f"{cbs.BACKUP}-worker{index}")
     os.makedirs(backup_dir, exist_ok=True)
@@ -294,6 +353,12 @@ def _train(config, info, strategy, replicas, worker_info, started, log, extra):
         f"{num_classes} classes) at {config.image_size}x{config.image_size}: {config.recipe} recipe, "
         f"{config.optimizer} lr {config.lr:g}, {config.schedule} schedule, batch {config.batch_size} over "
         f"{replicas} replica{'s' if replicas > 1 else ''}, {config.epochs} epochs; output in {folder}")
+    if descriptor is not None:
+        frozen = {0: "", -1: "; backbone frozen for the whole run"}.get(
+            config.freeze_epochs, f"; backbone frozen for {config.freeze_epochs} epoch{'s' if config.freeze_epochs > 1 else ''}")
+        scale = f"; backbone lr x{config.backbone_lr_scale:g}" if config.backbone_lr_scale != 1 else ""
+        log(f"from the {descriptor.label} weights ({descriptor.num_classes or '?'} classes)"
+            + frozen + scale + ("; batch norm frozen" if config.bn_frozen else ""))
     if initial_epoch or initial_step:
         log(f"resuming at epoch {initial_epoch + 1}" + (f", step {initial_step}" if initial_step else ""))
     fit(model, config, data, steps, folder=folder, backup_dir=backup_dir, history=history, chief=chief,

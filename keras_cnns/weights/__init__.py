@@ -6,6 +6,8 @@
   variant loads; ``weighted_layers``.
 - ``fetch``: download, cache, checksum, and the one-probe offline failure.
 - ``keras_applications``: keras.applications' ``.h5`` files and models.
+- ``saved``: what Keras saved (run folders of train.py, ``.keras`` and ``.weights.h5``
+  files) and the run record (``run.json``); ``copy_weights`` by layer path.
 - ``torchvision``: torchvision's state dicts and models (needs the ``torch`` extra when
   a file is read).
 
@@ -13,9 +15,10 @@ Engines know formats, never families: a family's layer-name rules and recognizer
 fields of its descriptors (``keras_cnns/models/<family>.py``).
 """
 
-from keras_cnns.weights.base import SKIP, Weights, weighted_layers
+from keras_cnns.weights.base import SKIP, Weights, classifier_layer, copy_weights, weighted_layers
 from keras_cnns.weights.keras_applications import KerasApplicationsWeights
 from keras_cnns.weights.preprocessing import IMAGENET_CAFFE, IMAGENET_INCEPTION, IMAGENET_RGB, Preprocessing
+from keras_cnns.weights.saved import RunRecord, SavedWeights, read_run, write_run
 from keras_cnns.weights.torchvision import TorchvisionWeights
 
 __all__ = [
@@ -24,8 +27,14 @@ __all__ = [
     "IMAGENET_RGB",
     "KerasApplicationsWeights",
     "Preprocessing",
+    "RunRecord",
     "SKIP",
+    "SavedWeights",
     "TorchvisionWeights",
     "Weights",
+    "classifier_layer",
+    "copy_weights",
+    "read_run",
     "weighted_layers",
+    "write_run",
 ]

@@ -28,6 +28,87 @@ def weighted_layers(model):
     return {layer.path: layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, WEIGHTED)}
 
 
+def _leaves(layer):
+    """The layers inside ``layer`` (itself included) that hold weights of their own."""
+    return [l for l in layer._flatten_layers(include_self=True) if l.weights and not l._flatten_layers(include_self=False)]
+
+
+def classifier_layer(model):
+    """The classifier of ``model``: the last layer holding weights on the way from its main
+    (first) output back to the input (a Dense ``predictions``, or a 1x1 convolution to the
+    classes). Auxiliary classifiers are not on that path."""
+    tensor = model.outputs[0]
+    while getattr(tensor, "_keras_history", None) is not None:
+        history = tensor._keras_history
+        layer = history.operation
+        leaves = _leaves(layer) if isinstance(layer, keras.layers.Layer) else []
+        if leaves:
+            return leaves[-1]
+        inputs = layer._inbound_nodes[history.node_index].input_tensors
+        if not inputs:
+            break
+        tensor = inputs[0]
+    raise ValueError(f"{model.name} has no layer holding weights before its output. Received: model={model.name!r}")
+
+
+def reset_classifier(model):
+    """Draws the classifier's weights (``classifier_layer``) afresh from its layer's own
+    initializers (``kernel_initializer``, ``bias_initializer``): a classifier of the
+    right size for classes other than the weights'."""
+    layer = classifier_layer(model)
+    for variable in layer.weights:
+        initializer = keras.initializers.get(getattr(layer, f"{variable.name}_initializer"))
+        variable.assign(initializer(tuple(variable.shape), variable.dtype))
+    return layer
+
+
+def main_weights(model):
+    """The paths of the weights that the main (first) output depends on: every weight but
+    those of auxiliary classifiers."""
+    if len(model.outputs) == 1:
+        return {v.path for v in model.weights}
+    return {v.path for v in keras.Model(model.inputs, model.outputs[0]).weights}
+
+
+def copy_weights(source, target, what="the weights"):
+    """Copies the weights of the Keras model ``source`` into ``target``, layer path by path.
+
+    The classifier of ``target`` (``classifier_layer``) keeps its fresh initialization
+    when its shape differs from the source's (another number of classes), and so do
+    auxiliary classifiers the source does not have. Any other weight of ``target`` that
+    the source lacks, or has with another shape, raises ValueError naming it, before
+    anything is assigned.
+
+    Returns:
+        The paths of the weights left initialized (empty when every weight was copied).
+    """
+    found = {v.path: v for v in source.weights}
+    main = main_weights(target)
+    classifier = {v.path for v in classifier_layer(target).weights}
+    pairs, fresh = [], []
+    for variable in target.weights:
+        other = found.get(variable.path)
+        if other is None and variable.path not in main:
+            fresh.append(variable.path)  # an auxiliary classifier
+        elif other is None:
+            raise ValueError(
+                f"{what} have no {variable.path}: they are not a {target.name} of this layout. "
+                f"Received: {source.name} weights for {target.name}"
+            )
+        elif tuple(other.shape) == tuple(variable.shape):
+            pairs.append((variable, other))
+        elif variable.path in classifier:
+            fresh.append(variable.path)  # another number of classes
+        else:
+            raise ValueError(
+                f"{what} do not fit {target.name}: {variable.path} has shape {tuple(variable.shape)} here "
+                f"and {tuple(other.shape)} there. Received: {source.name} weights for {target.name}"
+            )
+    for variable, other in pairs:
+        variable.assign(keras.ops.convert_to_numpy(other))
+    return fresh
+
+
 def requested_shape(kwargs, default_size, channels=3):
     """The input shape a builder will use for ``kwargs``, known before building."""
     if kwargs.get("input_tensor") is not None:
@@ -101,14 +182,9 @@ class Weights:
         """Raises ValueError, before any file is read, for a request these weights cannot
         serve: another number of classes with the classifier, other input channels, an
         input size the classifier's weights do not fit. ``kwargs`` are builder options
-        after ``builder_options``."""
+        after ``builder_options``. Another number of classes is served: the classifier
+        is then freshly initialized (``load``)."""
         include_top = kwargs.get("include_top", True)
-        classes = kwargs.get("num_classes", self.num_classes)
-        if include_top and classes != self.num_classes:
-            raise ValueError(
-                f"The {self.label} weights with include_top=True have {self.num_classes} classes; use "
-                f"include_top=False for another head. Received: num_classes={classes}"
-            )
         shape = requested_shape(kwargs, info.default_size, self.preprocessing.channels)
         if len(shape) != 3 or shape[-1] != self.preprocessing.channels:
             raise ValueError(
@@ -140,14 +216,28 @@ class Weights:
     def load(self, info, builder, kwargs, path=None):
         """Builds variant ``info`` with ``builder(**kwargs)`` and these weights, or those
         of the local file ``path`` in this format. The file is found (or found missing)
-        before the model is built."""
+        before the model is built.
+
+        With ``include_top=True`` and another ``num_classes`` than the weights', every
+        weight but the classifier's is loaded, and the classifier of ``num_classes`` is
+        freshly initialized (timm's and keras-hub's semantics): the weights are loaded
+        into a model with their own classes, then copied (``copy_weights``)."""
         kwargs = self.builder_options(info.name, {k: v for k, v in kwargs.items() if k != "weights"})
         self.check_request(info, kwargs)
         if path is not None and not os.path.isfile(path):
             raise ValueError(f"No weights file at that path. Received: weights={path!r}")
         source = self.read(path, info, kwargs) if path is not None else self.fetch(info, kwargs)
+        classes = kwargs.get("num_classes", self.num_classes)
+        if not kwargs.get("include_top", True) or classes == self.num_classes:
+            model = builder(**kwargs)
+            self.transfer(source, model, kwargs)
+            return model
+        own = {k: v for k, v in kwargs.items() if k not in ("aux_logits", "name")}
+        own["num_classes"] = self.num_classes
+        pretrained = builder(**own)
+        self.transfer(source, pretrained, own)
         model = builder(**kwargs)
-        self.transfer(source, model, kwargs)
+        copy_weights(pretrained, model, f"The {self.label} weights")
         return model
 
 
