@@ -280,7 +280,8 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
     guard = cbs.NanGuard()
     plateau = None
     if config.schedule == "plateau":
-        plateau = Plateau(config.lr, steps, config.warmup_epochs, **(config.schedule_args or {}))
+        plateau = Plateau(config.lr, steps, config.warmup_epochs, **(config.schedule_args or {}),
+                          warmup_start=max(0, config.freeze_epochs))
     saving = chief and checkpoints
     monitor = "val_accuracy" if outputs == 1 else f"val_{model.output_names[0]}_accuracy"
     best = cbs.Checkpoints(folder, monitor=monitor, guard=guard)

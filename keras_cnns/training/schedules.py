@@ -30,6 +30,9 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         milestones: epochs at which "step" multiplies by ``gamma`` (instead of ``every``),
             or, with ``values``, switches to the next value.
         values: the learning rates between ``milestones`` (one more than milestones).
+        warmup_start: the epoch the warm-up starts at (a fine-tuning run's unfreezing:
+            the warm-up protects pretrained weights, which a frozen backbone needs not);
+            before it the rate is ``lr``, and the decay starts after the warm-up.
 
     Examples:
 
@@ -39,7 +42,7 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, lr, steps_per_epoch, epochs, kind="constant", warmup_epochs=0, gamma=0.1,
-                 every=None, milestones=None, values=None):
+                 every=None, milestones=None, values=None, warmup_start=0):
         if kind not in ("step", "exponential", "cosine", "constant"):
             raise ValueError(f"Expected `kind` to be 'step', 'exponential', 'cosine' or 'constant'. Received: kind={kind!r}")
         if kind == "step" and not (every or milestones):
@@ -55,10 +58,12 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.every = every
         self.milestones = list(milestones) if milestones is not None else None
         self.values = [float(v) for v in values] if values is not None else None
+        self.warmup_start = int(warmup_start)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
         epoch = step / self.steps_per_epoch
+        start = float(self.warmup_start * self.steps_per_epoch)
         warmup = float(self.warmup_epochs * self.steps_per_epoch)
         lr = ops.convert_to_tensor(self.lr, "float32")
         if self.kind == "step" and self.values is not None:
@@ -73,17 +78,17 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         elif self.kind == "exponential":
             lr = self.lr * ops.power(self.gamma, epoch / self.every)
         elif self.kind == "cosine":
-            total = max(1.0, self.epochs * self.steps_per_epoch - warmup)
-            progress = ops.clip((step - warmup) / total, 0.0, 1.0)
+            total = max(1.0, self.epochs * self.steps_per_epoch - warmup - start)
+            progress = ops.clip((step - warmup - start) / total, 0.0, 1.0)
             lr = 0.5 * self.lr * (1.0 + ops.cos(math.pi * progress))
         if warmup:
-            lr = ops.where(step < warmup, self.lr * (step + 1.0) / warmup, lr)
+            lr = ops.where((step >= start) & (step < start + warmup), self.lr * (step - start + 1.0) / warmup, lr)
         return lr
 
     def get_config(self):
         return dict(lr=self.lr, steps_per_epoch=self.steps_per_epoch, epochs=self.epochs, kind=self.kind,
                     warmup_epochs=self.warmup_epochs, gamma=self.gamma, every=self.every,
-                    milestones=self.milestones, values=self.values)
+                    milestones=self.milestones, values=self.values, warmup_start=self.warmup_start)
 
 
 def make_schedule(config, steps_per_epoch):
@@ -100,7 +105,10 @@ def make_schedule(config, steps_per_epoch):
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise ValueError(f"Unknown schedule_args {unknown} for schedule {config.schedule!r}; allowed: {sorted(allowed)}. Received: schedule_args={config.schedule_args}")
-    return WarmupSchedule(config.lr, steps_per_epoch, config.epochs, config.schedule, config.warmup_epochs, **args)
+    # A fine-tuning run warms up when its backbone starts training (finetune.phases).
+    start = config.freeze_epochs if (config.freeze_epochs or 0) > 0 else 0
+    return WarmupSchedule(config.lr, steps_per_epoch, config.epochs, config.schedule, config.warmup_epochs,
+                          warmup_start=start, **args)
 
 
 class Plateau(keras.callbacks.Callback):
@@ -113,9 +121,10 @@ class Plateau(keras.callbacks.Callback):
     """
 
     def __init__(self, lr, steps_per_epoch, warmup_epochs=0, factor=0.1, patience=5, min_lr=0.0,
-                 monitor="val_loss", min_delta=1e-4):
+                 monitor="val_loss", min_delta=1e-4, warmup_start=0):
         super().__init__()
         self.lr, self.steps_per_epoch, self.warmup_epochs = lr, steps_per_epoch, warmup_epochs
+        self.warmup_start = warmup_start  # the epoch the warm-up starts at (WarmupSchedule's)
         self.factor, self.patience, self.min_lr = factor, patience, min_lr
         self.monitor, self.min_delta = monitor, min_delta
         self.best, self.wait = math.inf, 0
@@ -127,16 +136,16 @@ class Plateau(keras.callbacks.Callback):
         self.best, self.wait = state["best"], state["wait"]
 
     def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
+        step = int(self.model.optimizer.iterations.numpy()) - self.warmup_start * self.steps_per_epoch
         warmup = self.warmup_epochs * self.steps_per_epoch
-        if step < warmup:
+        if 0 <= step < warmup:
             self.model.optimizer.learning_rate.assign(self.lr * (step + 1) / warmup)
         elif step == warmup and warmup:
             self.model.optimizer.learning_rate.assign(self.lr)
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
-        if value is None or epoch < self.warmup_epochs:
+        if value is None or epoch < self.warmup_start + self.warmup_epochs:
             return
         if value < self.best - self.min_delta:
             self.best, self.wait = float(value), 0

@@ -105,7 +105,7 @@ def copy_weights(source, target, what="the weights"):
                 f"and {tuple(other.shape)} there. Received: {source.name} weights for {target.name}"
             )
     for variable, other in pairs:
-        variable.assign(keras.ops.convert_to_numpy(other))
+        variable.assign(other.numpy())
     return fresh
 
 
