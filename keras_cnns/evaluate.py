@@ -245,18 +245,9 @@ def _check_choice(name, value, choices):
 
 def _load_keras(path):
     """The inference model of a run folder's ``best.keras`` or of a ``.keras`` file."""
-    import keras
+    from keras_cnns.models import load_inference_model
 
-    from keras_cnns.models import inference_model
-    from keras_cnns.weights.saved import MODEL_FILE, model_file
-
-    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, MODEL_FILE)):
-        raise ValueError(
-            f"No {MODEL_FILE} in that run folder: train.py writes it once an epoch has ended. Received: run={path!r}"
-        )
-    if not os.path.exists(path):
-        raise ValueError(f"No run folder or .keras file at that path. Received: run={path!r}")
-    return inference_model(keras.saving.load_model(model_file(path), compile=False))
+    return load_inference_model(path)[0]
 
 
 def _from_run(args):

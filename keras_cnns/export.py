@@ -255,19 +255,9 @@ def _imagenet_labels():
 
 def _load_keras(path):
     """``(inference model, RunRecord or None, .keras file)`` of a run folder or ``.keras`` file."""
-    import keras
+    from keras_cnns.models import load_inference_model
 
-    from keras_cnns.models import inference_model
-    from keras_cnns.weights.saved import MODEL_FILE, model_file, read_run
-
-    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, MODEL_FILE)):
-        raise ValueError(
-            f"No {MODEL_FILE} in that run folder: train.py writes it once an epoch has ended. Received: run={path!r}"
-        )
-    if not os.path.exists(path):
-        raise ValueError(f"No run folder or .keras file at that path. Received: run={path!r}")
-    file = model_file(path)
-    return inference_model(keras.saving.load_model(file, compile=False)), read_run(file), file
+    return load_inference_model(path)
 
 
 def _from_keras(path):

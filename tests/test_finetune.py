@@ -1,7 +1,6 @@
 """Fine-tuning: weights from runs and files, another number of classes, the frozen
 phase, the backbone's learning rate, frozen batch norm, resume across the unfreezing."""
 
-import json
 import os
 import pathlib
 import warnings
@@ -182,23 +181,17 @@ def test_frozen_batch_norm_keeps_its_statistics_and_the_rest_trains(tmp_path):
 
 
 def test_an_interrupted_fine_tuning_resumes_across_the_unfreezing(tmp_path):
-    from tests.test_train import _assert_same_weights, _Interrupt, _weights
+    from tests.test_train import assert_resumes_to_the_same_weights
 
     start = str(tmp_path / "lenet5.keras")
     keras_cnns.create_model("lenet5", num_classes=3).save(start)
-    options = dict(arch="lenet5", dataset="synthetic:classes=3,examples=13", batch_size=4, epochs=3,
-                   optimizer="sgd", lr=0.01, momentum=0.9, schedule="cosine", warmup_epochs=0, verbose="0",
-                   export=False, save_every=2, weights=start, freeze_epochs=1, backbone_lr_scale=0.5)
-    train(resolve({**options, "output": str(tmp_path / "whole")}))
-    whole = _weights(tmp_path / "whole")
     # Killed at the end of the frozen epoch, then in the middle of the first unfrozen one.
-    for name, where, reached in (("boundary", dict(epoch=0), (1, 0)), ("step", dict(step=5), (1, 2))):
-        with pytest.raises(KeyboardInterrupt):
-            train(resolve({**options, "output": str(tmp_path / name)}), extra_callbacks=[_Interrupt(**where)])
-        saved = json.loads((tmp_path / name / "backup" / "training_metadata.json").read_text())
-        assert (saved["epoch"], saved["batch"]) == reached
-        train(resolve({**options, "output": str(tmp_path / name), "resume": True}))
-        _assert_same_weights(whole, _weights(tmp_path / name), atol=1e-6)
+    assert_resumes_to_the_same_weights(
+        dict(arch="lenet5", dataset="synthetic:classes=3,examples=13", batch_size=4, epochs=3, optimizer="sgd",
+             lr=0.01, momentum=0.9, schedule="cosine", warmup_epochs=0, verbose="0", export=False, save_every=2,
+             weights=start, freeze_epochs=1, backbone_lr_scale=0.5),
+        tmp_path,
+    )
 
 
 def test_bad_fine_tuning_input_stops_with_one_line(pretrained, tmp_path):

@@ -169,10 +169,17 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     options = dict(arch="nin", dataset="synthetic:classes=3,examples=13", image_size=39, batch_size=4,
                    epochs=3, optimizer="sgd", lr=0.01, momentum=0.9, schedule="step", verbose="0", export=False,
                    schedule_args={"every": 1, "gamma": 0.5}, weight_decay=5e-4, save_every=2)
-    train(resolve({**options, "output": str(tmp_path / "whole")}))
-    whole = _weights(tmp_path / "whole")
     # 12 training examples: 3 steps an epoch. Killed after epoch 1, then in epoch 2 after its
     # step 2 was backed up (every 2 steps).
+    assert_resumes_to_the_same_weights(options, tmp_path)
+
+
+def assert_resumes_to_the_same_weights(options, tmp_path):
+    """Trains ``options`` (3 epochs of 3 steps, backed up every 2 steps) whole, then killed
+    after its first epoch and in its second after step 2, each resumed: the same weights
+    and history."""
+    train(resolve({**options, "output": str(tmp_path / "whole")}))
+    whole = _weights(tmp_path / "whole")
     for name, where, reached in (("epoch", dict(epoch=0), (1, 0)), ("step", dict(step=5), (1, 2))):
         with pytest.raises(KeyboardInterrupt):
             train(resolve({**options, "output": str(tmp_path / name)}), extra_callbacks=[_Interrupt(**where)])

@@ -10,7 +10,7 @@ namespace.
 import importlib
 import pkgutil
 
-from keras_cnns.models._builder import inference_model
+from keras_cnns.models._builder import inference_model, load_inference_model
 from keras_cnns.models.registry import (
     ModelInfo,
     PaperError,
@@ -48,6 +48,7 @@ __all__ = sorted(
         "from_torchvision",
         "from_torchvision_state_dict",
         "inference_model",
+        "load_inference_model",
         "list_models",
         "model_info",
         "register_model",

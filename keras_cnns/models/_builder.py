@@ -11,6 +11,7 @@ import keras
 
 from keras_cnns.layers import ClassifierHead
 from keras_cnns.layers._base import positive_int
+from keras_cnns.weights.saved import MODEL_FILE, model_file, read_run
 
 POOLINGS = (None, "avg", "max")
 #: The keyword arguments every registered builder takes (the keras.applications ones).
@@ -179,3 +180,22 @@ def inference_model(model):
     if len(model.outputs) == 1:
         return model
     return keras.Model(model.input, model.outputs[0], name=model.name)
+
+
+def load_inference_model(path):
+    """``(inference model, RunRecord or None, .keras file)`` of a run folder of train.py
+    (its ``best.keras``) or of a ``.keras`` file: the saved model without its auxiliary
+    heads (``inference_model``), and its run's record (``run.json``).
+
+    Raises:
+        ValueError: a folder without ``best.keras``, or nothing at ``path``.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, MODEL_FILE)):
+        raise ValueError(
+            f"No {MODEL_FILE} in that run folder: train.py writes it once an epoch has ended. Received: run={path!r}"
+        )
+    if not os.path.exists(path):
+        raise ValueError(f"No run folder or .keras file at that path. Received: run={path!r}")
+    file = model_file(path)
+    return inference_model(keras.saving.load_model(file, compile=False)), read_run(file), file
