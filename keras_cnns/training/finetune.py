@@ -22,12 +22,7 @@ carries across the unfreezing and a resumed run restores it whatever the phase.
 import keras
 
 from keras_cnns.weights import classifier_layer
-from keras_cnns.weights.base import main_weights
-
-
-def _leaves(model):
-    """The layers of ``model`` that hold weights of their own (nested ones included)."""
-    return [l for l in model._flatten_layers(include_self=False) if l.weights and not l._flatten_layers(include_self=False)]
+from keras_cnns.weights.base import main_weights, weight_leaves
 
 
 def head_paths(model):
@@ -49,7 +44,7 @@ def set_trainable(model, *, backbone, bn_frozen):
         The number of weights left trainable.
     """
     head = head_paths(model)
-    for layer in _leaves(model):
+    for layer in weight_leaves(model):
         trainable = backbone or all(v.path in head for v in layer.weights)
         if bn_frozen and isinstance(layer, keras.layers.BatchNormalization):
             trainable = False

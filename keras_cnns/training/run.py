@@ -24,7 +24,7 @@ from keras_cnns.models import inference_model, model_info
 from keras_cnns.training import callbacks as cbs
 from keras_cnns.training import finetune
 from keras_cnns.training.config import RESUMABLE, TrainConfig, check, default_output, latest_output
-from keras_cnns.training.schedules import Plateau, make_schedule
+from keras_cnns.training.schedules import Plateau, make_schedule, warmup_start
 from keras_cnns.training.strategy import build_before_fit, make_strategy, synchronize_batch_norm, worker
 from keras_cnns.weights import RunRecord, write_run
 from keras_cnns.weights.base import reset_classifier
@@ -281,7 +281,7 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
     plateau = None
     if config.schedule == "plateau":
         plateau = Plateau(config.lr, steps, config.warmup_epochs, **(config.schedule_args or {}),
-                          warmup_start=max(0, config.freeze_epochs))
+                          warmup_start=warmup_start(config))
     saving = chief and checkpoints
     monitor = "val_accuracy" if outputs == 1 else f"val_{model.output_names[0]}_accuracy"
     best = cbs.Checkpoints(folder, monitor=monitor, guard=guard)
@@ -297,7 +297,7 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
             listed.append(keras.callbacks.TensorBoard(os.path.join(folder, "logs")))
         return listed + list(extra)
 
-    for start, stop, frozen in finetune.phases(config) if config.freeze_epochs else [(0, config.epochs, False)]:
+    for start, stop, frozen in finetune.phases(config):
         if initial_epoch >= stop or guard.bad:
             continue
         if config.freeze_epochs:

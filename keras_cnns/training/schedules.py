@@ -91,6 +91,12 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
                     milestones=self.milestones, values=self.values, warmup_start=self.warmup_start)
 
 
+def warmup_start(config):
+    """The epoch a run's warm-up starts at: a fine-tuning run warms up when its backbone
+    starts training (``--freeze-epochs N``), any other run at once."""
+    return max(0, config.freeze_epochs or 0)
+
+
 def make_schedule(config, steps_per_epoch):
     """The optimizer's learning rate: a ``WarmupSchedule``, or a float for ``plateau``."""
     if config.schedule == "plateau":
@@ -105,10 +111,8 @@ def make_schedule(config, steps_per_epoch):
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise ValueError(f"Unknown schedule_args {unknown} for schedule {config.schedule!r}; allowed: {sorted(allowed)}. Received: schedule_args={config.schedule_args}")
-    # A fine-tuning run warms up when its backbone starts training (finetune.phases).
-    start = config.freeze_epochs if (config.freeze_epochs or 0) > 0 else 0
     return WarmupSchedule(config.lr, steps_per_epoch, config.epochs, config.schedule, config.warmup_epochs,
-                          warmup_start=start, **args)
+                          warmup_start=warmup_start(config), **args)
 
 
 class Plateau(keras.callbacks.Callback):

@@ -28,8 +28,9 @@ def weighted_layers(model):
     return {layer.path: layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, WEIGHTED)}
 
 
-def _leaves(layer):
-    """The layers inside ``layer`` (itself included) that hold weights of their own."""
+def weight_leaves(layer):
+    """The layers inside ``layer`` (itself included) that hold weights of their own, in
+    creation order."""
     return [l for l in layer._flatten_layers(include_self=True) if l.weights and not l._flatten_layers(include_self=False)]
 
 
@@ -41,7 +42,7 @@ def classifier_layer(model):
     while getattr(tensor, "_keras_history", None) is not None:
         history = tensor._keras_history
         layer = history.operation
-        leaves = _leaves(layer) if isinstance(layer, keras.layers.Layer) else []
+        leaves = weight_leaves(layer) if isinstance(layer, keras.layers.Layer) else []
         if leaves:
             return leaves[-1]
         inputs = layer._inbound_nodes[history.node_index].input_tensors
