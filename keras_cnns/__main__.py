@@ -28,13 +28,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _list(args):
-    from keras_cnns import list_models, model_info
+    from keras_cnns import compare, list_models, model_info
 
+    if args.pretrained:
+        tag = True if args.pretrained == "any" else args.pretrained
+        print(compare.format_weights(args.pattern, tag, args.format))
+        return 0
     names = list_models(args.pattern)
-    if args.pretrained == "any":
-        names = [name for name in names if model_info(name).tags]
-    elif args.pretrained:
-        names = list_models(args.pattern, pretrained=args.pretrained)
     print(f"{'name':<22} {'year':>4} {'input':>5} {'params':>13} {'GMACs':>9}  weights")
     for info in map(model_info, names):
         weights = " ".join(info.tags)
@@ -105,9 +105,11 @@ def main(argv=None):
         nargs="?",
         const="any",
         choices=("any", *weight_tags()),
-        help='only the models with weights of that tag ("imagenet": keras.applications\', "torchvision": '
-        "torchvision's), or any",
+        help="list the weights of the models (of that tag: \"imagenet\" is each model's best ImageNet weights, "
+        "\"bvlc\", \"timm\", \"torchvision\" ... those of one source): source, top-1, license, preprocessing",
     )
+    listing.add_argument("--format", choices=("text", "markdown", "csv"), default="text",
+                         help="with --pretrained: text, Markdown (the README's table of weights) or CSV")
     listing.set_defaults(run=_list)
     reporting = commands.add_parser("report", help="a model's layer table: shapes, parameters, multiply-adds")
     reporting.add_argument("name", help="registered model name")

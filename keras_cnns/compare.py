@@ -75,6 +75,71 @@ def markdown_table(pattern=None):
     return lines
 
 
+def weights_rows(pattern=None, pretrained=True):
+    """One dict per set of weights of the registered models (``pattern``: an fnmatch
+    filter; ``pretrained``: a tag, or True for every set), in registry order and each
+    model's order of preference: the tag, whether ``weights="imagenet"`` loads it, its
+    source, reported ImageNet top-1 and where that figure comes from, license and
+    preprocessing (``model_info(name).weights``)."""
+    rows = []
+    for name in list_models(pattern, pretrained=pretrained):
+        info = model_info(name)
+        for weights in info.weights:
+            if pretrained not in (True, "imagenet") and weights.tag != pretrained:
+                continue
+            rows.append({
+                "model": name,
+                "tag": weights.tag,
+                "imagenet": weights is info.imagenet_weights,
+                "source": weights.label,
+                "top1": weights.top1,
+                "top1_source": weights.top1_source,
+                "license": weights.license,
+                "preprocessing": weights.preprocessing.describe(),
+            })
+    return rows
+
+
+def _tag(row):
+    return f"{row['tag']} (imagenet)" if row["imagenet"] and row["tag"] != "imagenet" else row["tag"]
+
+
+def weights_table(pattern=None, pretrained=True):
+    """``weights_rows`` as Markdown lines: the README's table of weights."""
+    lines = [
+        "| model | `weights=` | source | ImageNet top-1 (%) | top-1 source | license | preprocessing |",
+        "|---|---|---|---:|---|---|---|",
+    ]
+    for row in weights_rows(pattern, pretrained):
+        lines.append(
+            f"| `{row['model']}` | `{_tag(row)}` | {row['source']} | {_error(row['top1'])} | {row['top1_source']} | "
+            f"{row['license']} | {row['preprocessing']} |"
+        )
+    return lines
+
+
+def format_weights(pattern=None, pretrained=True, format="text"):
+    """``weights_rows`` as text (``python -m keras_cnns list --pretrained``), Markdown
+    (the README's table) or CSV."""
+    if format not in ("text", *FORMATS):
+        raise ValueError(f"`format` must be one of {('text', *FORMATS)}. Received: format={format!r}")
+    rows = weights_rows(pattern, pretrained)
+    if format == "markdown":
+        return "\n".join(weights_table(pattern, pretrained))
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["model"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    lines = []
+    for row in rows:
+        lines.append(f"{row['model']:<18} {_tag(row):<22} {_error(row['top1']):>6}  {row['source']}")
+        lines.append(f"{'':<18} top-1: {row['top1_source']}; license: {row['license']}")
+        lines.append(f"{'':<18} preprocessing: {row['preprocessing']}")
+    return "\n".join(lines)
+
+
 def format_comparison(pattern=None, format="markdown"):
     """The comparison as Markdown (the README's table) or CSV (every field)."""
     if format not in FORMATS:

@@ -119,7 +119,7 @@ def test_compare_lists_every_registered_model(capsys, tmp_path):
     resnet50 = rows[[row["model"] for row in rows].index("resnet50")]
     assert (resnet50["depth"], resnet50["params"], resnet50["top1_error"], resnet50["protocol"]) == (
         "50", "25557032", "22.85", "10 crops")
-    assert resnet50["weights"] == "keras.applications.ResNet50; torchvision resnet50"  # its declared descriptors
+    assert resnet50["weights"] == "keras.applications.ResNet50; torchvision resnet50; timm resnet50.a1h_in1k"  # its descriptors
     assert plot.stat().st_size > 10_000
 
 

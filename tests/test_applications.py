@@ -98,13 +98,16 @@ def test_transfer_keeps_the_feature_map_and_the_classes():
     _assert_same_outputs(ka_model, model, 96)
 
 
-def test_list_models_pretrained_is_the_issue_list():
-    assert keras_cnns.list_models(pretrained=True) == [
+def test_the_keras_applications_weights_are_the_issue_list_and_imagenet_loads_them():
+    having = [name for name in keras_cnns.list_models() if keras_cnns.model_info(name).keras_application]
+    assert having == [
         "densenet121", "densenet169", "densenet201", "inception_resnet_v2", "inception_v3",
         "mobilenet", "mobilenet_v2", "resnet50", "resnet101", "resnet152", "vgg16", "vgg19",
     ]
+    for name in having:  # keras.applications' weights are "the best ImageNet weights" of these layouts
+        assert isinstance(keras_cnns.model_info(name).get_weights("imagenet"), KerasApplicationsWeights)
     constructors = [w.constructor for _, w in declared(KerasApplicationsWeights)]
-    assert sorted(constructors) == sorted({keras_cnns.model_info(n).keras_application for n in keras_cnns.list_models(pretrained=True)})
+    assert sorted(constructors) == sorted({keras_cnns.model_info(n).keras_application for n in having})
     assert all(hasattr(keras.applications, c) for c in constructors) and len(set(constructors)) == 12
 
 
@@ -226,7 +229,7 @@ def test_a_corrupt_cached_file_is_reported(offline, tmp_path):
 @pytest.mark.parametrize(
     "name, kwargs, message",
     [
-        ("alexnet", {}, r"alexnet has no 'imagenet' weights; its weights: none.*Received: weights='imagenet'"),
+        ("zfnet", {}, r"zfnet has no 'imagenet' weights; its weights: none.*Received: weights='imagenet'"),
         ("resnet50", dict(input_shape=(224, 224, 1)), r"3 channels.*Received: input_shape=\(224, 224, 1\)"),
         ("vgg16", dict(input_shape=(256, 256, 3)), r"need input_shape \(224, 224, 3\).*Received: input_shape=\(256, 256, 3\)"),
         ("mobilenet", dict(alpha=0.3), r"alpha in \[0.25, 0.5, 0.75, 1.0\]. Received: alpha=0.3"),

@@ -200,7 +200,7 @@ def test_bad_fine_tuning_input_stops_with_one_line(pretrained, tmp_path):
         ({"weights": pretrained, "freeze_epochs": 3}, "Expected `freeze_epochs` to be an int from -1 (the whole run) "
          "to epochs (2). Received: freeze_epochs=3"),
         ({"freeze_epochs": 1}, "give --weights. Received: weights=None, freeze_epochs=1"),
-        ({"weights": "imagenet"}, "resnet18 has no 'imagenet' weights; its weights: torchvision"),
+        ({"arch": "zfnet", "weights": "imagenet"}, "zfnet has no 'imagenet' weights; its weights: none"),
         ({"weights": str(tmp_path / "nothing")}, "No weights file or run folder at that path"),
     ]
     for values, message in cases:

@@ -254,6 +254,9 @@ def test_predict_and_list_with_torchvisions_weights(torch_home, tmp_path, capsys
     expected = [f"{p:7.2%}  {name} ({wnid})" for wnid, name, p in keras_cnns.decode_predictions(probs)[0]]
     assert [line.strip() for line in lines[1:6]] == [e.strip() for e in expected]
     assert main(["list", "resnet*", "--pretrained", "torchvision"]) == 0
+    rows = [row.split() for row in capsys.readouterr().out.splitlines() if not row.startswith(" ")]
+    assert [row[0] for row in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert rows[0][1:] == ["torchvision", "69.758", "torchvision", "resnet18"]  # tag, top-1, source
+    assert main(["list", "resnet*"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
-    assert [row.split()[0] for row in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
-    assert rows[0].endswith("  torchvision") and rows[2].endswith("  imagenet torchvision")
+    assert rows[0].endswith("  imagenet timm torchvision") and rows[2].endswith("  imagenet torchvision timm")

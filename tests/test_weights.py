@@ -102,7 +102,11 @@ def test_declared_weights_are_complete(name):
         assert set(weights.options) | set(weights.defaults) <= info.arguments  # options its builder takes
         if weights.top_size_free_with:
             assert weights.top_size_free_with in info.arguments
-    assert info.tags == tuple(w.tag for w in info.weights)
+    declared = tuple(w.tag for w in info.weights)
+    assert info.tags == (declared if not declared or "imagenet" in declared else ("imagenet", *declared))
+    if info.weights:  # "imagenet": keras.applications' where they exist, else the first declared
+        best = next((w for w in info.weights if w.tag == "imagenet"), info.weights[0])
+        assert info.get_weights("imagenet") is info.imagenet_weights is best
 
 
 def test_weights_arguments_dispatch_by_tag_and_file():
@@ -116,9 +120,10 @@ def test_weights_arguments_dispatch_by_tag_and_file():
         saved, found = info.resolve_weights(path)
         assert isinstance(saved, keras_cnns.weights.SavedWeights) and found == path and saved.record is None
         assert saved.preprocessing == info.preprocessing  # outside a run folder: a model trained from scratch
-    with pytest.raises(ValueError, match=r"resnet50 has no 'timm' weights; its weights: imagenet, torchvision.*Received: weights='timm'"):
-        info.resolve_weights("timm")
-    with pytest.raises(ValueError, match=r"alexnet has no 'imagenet' weights; its weights: none"):
-        keras_cnns.create_model("alexnet", weights="imagenet")
-    with pytest.raises(ValueError, match=r"Expected `pretrained` to be False, True or a weights tag \('imagenet', 'torchvision'\)"):
-        keras_cnns.list_models(pretrained="timm")
+    with pytest.raises(ValueError, match=r"resnet50 has no 'bvlc' weights; its weights: imagenet, torchvision, timm.*Received: weights='bvlc'"):
+        info.resolve_weights("bvlc")
+    with pytest.raises(ValueError, match=r"zfnet has no 'imagenet' weights; its weights: none"):
+        keras_cnns.create_model("zfnet", weights="imagenet")
+    with pytest.raises(ValueError, match=r"Expected `pretrained` to be False, True or a weights tag "
+                                         r"\('bvlc', 'cadene', 'caffe', 'imagenet', 'timm', 'torchvision'\)"):
+        keras_cnns.list_models(pretrained="keras")

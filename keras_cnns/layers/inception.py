@@ -125,7 +125,9 @@ class BNInceptionModule(_Branches):
     passes through unprojected: pass ``filters_1x1=0``, ``filters_pool_proj=0`` and
     ``pool="max"``, as the zeros of Figure 5. The strided convolutions and the pooling
     pad 1 on each side, so the branches agree on the output size (``ceil(size / 2)``)
-    for any input size.
+    for any input size. ``ceil_mode=True`` makes the pooling the Caffe port's: unpadded,
+    rounding its output size up, which agrees with the convolutions (other values, the
+    same size) only at even input sizes.
 
     Args:
         filters_1x1: int, the 1x1 branch ("#1x1"); 0 for the reduction.
@@ -138,6 +140,9 @@ class BNInceptionModule(_Branches):
         pool: ``"avg"`` or ``"max"``, the pooling of the fourth branch. Defaults to
             ``"avg"``.
         strides: 1, or 2 for the reduction form. Defaults to 1.
+        ceil_mode: bool, the reduction's pass-through 3x3/2 max pooling is unpadded
+            and rounds up (Cadene's port of the Caffe model) instead of padding 1; needs
+            ``strides=2`` and even input sizes. Defaults to False.
         use_bias: bool, convolution bias. Defaults to False (batch norm follows).
         norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
         norm_epsilon: float. Defaults to 1e-5 (the Caffe port's).
@@ -149,6 +154,9 @@ class BNInceptionModule(_Branches):
     >>> BNInceptionModule(64, 64, 64, 64, 96, 32).compute_output_shape((None, 28, 28, 192))
     (None, 28, 28, 256)
     >>> BNInceptionModule(0, 128, 160, 64, 96, 0, pool="max", strides=2).compute_output_shape(
+    ...     (None, 28, 28, 320))
+    (None, 14, 14, 576)
+    >>> BNInceptionModule(0, 128, 160, 64, 96, 0, pool="max", strides=2, ceil_mode=True).compute_output_shape(
     ...     (None, 28, 28, 320))
     (None, 14, 14, 576)
     """
@@ -163,6 +171,7 @@ class BNInceptionModule(_Branches):
         filters_pool_proj,
         pool="avg",
         strides=1,
+        ceil_mode=False,
         use_bias=False,
         norm="batch",
         norm_epsilon=1e-5,
@@ -175,6 +184,11 @@ class BNInceptionModule(_Branches):
         if strides not in (1, 2):
             raise ValueError(f"Expected `strides` to be 1 or 2. Received: strides={strides!r}")
         reduction = strides == 2
+        if ceil_mode and not reduction:
+            raise ValueError(
+                "ceil_mode is the stride-2 (grid reduction) module's pooling option. "
+                f"Received: ceil_mode={ceil_mode!r}, strides={strides!r}"
+            )
         if reduction and (filters_1x1 != 0 or filters_pool_proj != 0 or pool != "max"):
             raise ValueError(
                 "The stride-2 (grid reduction) module has no 1x1 branch and passes its "
@@ -190,6 +204,7 @@ class BNInceptionModule(_Branches):
         self.filters_pool_proj = positive_int(filters_pool_proj, "filters_pool_proj", allow_zero=reduction)
         self.pool = pool
         self.strides = strides
+        self.ceil_mode = bool(ceil_mode)
         self.use_bias = use_bias
         self.norm = norm
         self.norm_epsilon = norm_epsilon
@@ -209,7 +224,10 @@ class BNInceptionModule(_Branches):
         dtype = self.dtype_policy
         if pool == "max":
             self.pool_pad = None
-            self.pool_layer = PaddedMaxPool2D(3, strides, padding=1, dtype=dtype, name="pool")
+            padding = 0 if self.ceil_mode else 1
+            self.pool_layer = PaddedMaxPool2D(
+                3, strides, padding=padding, ceil_mode=self.ceil_mode, dtype=dtype, name="pool"
+            )
         else:
             # Zero padding, then unpadded pooling: the padding counts in the average.
             self.pool_pad = keras.layers.ZeroPadding2D(1, dtype=dtype, name="pool_pad")
@@ -223,6 +241,16 @@ class BNInceptionModule(_Branches):
             [self.pool_pad, self.pool_layer, self.pool_proj],
         ]
         return branches if self.branch1x1 is None else [[self.branch1x1], *branches]
+
+    def build(self, input_shape):
+        odd = [size for size in tuple(input_shape)[1:3] if size is not None and size % 2]
+        if self.ceil_mode and odd:
+            raise ValueError(
+                "With ceil_mode=True the pass-through pooling gives floor(size / 2) where the strided "
+                "convolutions give ceil(size / 2) at odd sizes: the module needs even input sizes. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        super().build(input_shape)
 
 
 @register

@@ -33,7 +33,16 @@ FAMILIES = tuple(
 for _family in FAMILIES:
     globals().update({name: getattr(_family, name) for name in _family.__all__})
 
-from keras_cnns.models.convert import from_keras_applications, from_torchvision, from_torchvision_state_dict  # noqa: E402
+from keras_cnns.models.convert import (  # noqa: E402
+    from_caffemodel,
+    from_keras_applications,
+    from_pretrainedmodels,
+    from_pretrainedmodels_state_dict,
+    from_timm,
+    from_timm_state_dict,
+    from_torchvision,
+    from_torchvision_state_dict,
+)
 
 __all__ = sorted(
     [
@@ -44,7 +53,12 @@ __all__ = sorted(
         "PaperError",
         "Preprocessing",
         "create_model",
+        "from_caffemodel",
         "from_keras_applications",
+        "from_pretrainedmodels",
+        "from_pretrainedmodels_state_dict",
+        "from_timm",
+        "from_timm_state_dict",
         "from_torchvision",
         "from_torchvision_state_dict",
         "inference_model",

@@ -15,6 +15,8 @@ from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import DROPOUT, Boolean, Choice, Recipe, Space, builder_defaults
 from keras_cnns.weights import TorchvisionWeights
+from keras_cnns.weights.caffe import CaffeWeights
+from keras_cnns.weights.caffe import preprocessing as caffe_preprocessing
 
 Conv = collections.namedtuple("Conv", "filters kernel stride padding groups then")
 
@@ -67,6 +69,9 @@ def AlexNet(
     pool_stride=2,
     ceil_mode=False,
     lrn_size=5,
+    lrn_alpha=1e-4,
+    lrn_beta=0.75,
+    lrn_k=2.0,
     default_size=ALEXNET_SIZE,
     name="alexnet",
     **kwargs,
@@ -84,6 +89,11 @@ def AlexNet(
         pool_size, pool_stride: the max pooling window (3, 2: overlapping pooling).
         ceil_mode: round pooled sizes up, as Caffe. Defaults to False.
         lrn_size: channels in the response-normalization window. Defaults to 5.
+        lrn_alpha, lrn_beta, lrn_k: the response normalization's constants
+            (``LocalResponseNormalization``: alpha multiplies the plain sum of squares).
+            Defaults to the paper's 1e-4, 0.75 and 2.0. Caffe's (BVLC AlexNet) are
+            alpha 1e-4 / 5 in this convention (Caffe divides its alpha, 1e-4, by the
+            window size), beta 0.75 and k 1.
         default_size: default input size. Defaults to 227.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
@@ -110,7 +120,8 @@ def AlexNet(
             )(x)
             for op in conv.then:
                 if op == "lrn":
-                    x = LocalResponseNormalization(size=lrn_size, name=f"lrn{i}")(x)
+                    lrn = dict(size=lrn_size, alpha=lrn_alpha, beta=lrn_beta, k=lrn_k)
+                    x = LocalResponseNormalization(**lrn, name=f"lrn{i}")(x)
                 elif op == "pool":
                     x = PaddedMaxPool2D(pool_size, pool_stride, ceil_mode=ceil_mode, name=f"pool{i}")(x)
                 else:
@@ -187,6 +198,27 @@ TORCHVISION = TorchvisionWeights(
     defaults={"flatten_size": (6, 6)}, top_size=DEFAULT_SIZE, top_size_free_with="flatten_size",
 )
 
+#: BVLC AlexNet (Caffe Model Zoo, models/bvlc_alexnet): Caffe layer names -> ours.
+_BVLC_NAMES = {
+    **{f"conv{i}": f"conv{i}/conv" for i in range(1, 6)},
+    "fc6": "head/fc1",
+    "fc7": "head/fc2",
+    "fc8": "head/predictions",
+}
+#: Its readme: file, URL, sha1, license, top-1 (center crop); deploy.prototxt: LRN
+#: local_size 5, alpha 1e-4 (divided by the size in Caffe), beta 0.75, k 1; pooling
+#: rounds up (Caffe's), the same sizes as ours at 227. Not CaffeNet (pool before norm).
+BVLC = CaffeWeights(
+    file="bvlc_alexnet.caffemodel", url="http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel",
+    checksum="sha1:9116a64c0fbe4459d18f4bb6b56d647b63920377", rule=_BVLC_NAMES.get, classifier="fc8",
+    top1=57.1, top1_source="BVLC model zoo readme (models/bvlc_alexnet)", license="unrestricted",
+    source="BVLC AlexNet, Caffe Model Zoo (models/bvlc_alexnet)",
+    # Trained on 227 crops of 256 images minus the ILSVRC-2012 mean image (mean_file).
+    preprocessing=caffe_preprocessing(ALEXNET_SIZE),
+    options={"lrn_size": 5, "lrn_alpha": 1e-4 / 5, "lrn_beta": 0.75, "lrn_k": 1.0, "ceil_mode": True},
+    top_size=ALEXNET_SIZE,
+)
+
 _FAMILY = dict(depth=8, recipe=RECIPE, space=SPACE, family_builder=AlexNet, feature_layers=("pool1", "pool2", "pool5"))
 
 
@@ -200,10 +232,14 @@ _FAMILY = dict(depth=8, recipe=RECIPE, space=SPACE, family_builder=AlexNet, feat
     min_size=_min_size(ALEXNET_CONVS),
     params=60_965_224,
     macs=0.724,
+    weights=[BVLC],
     deviations=(
         "Input 227x227: the paper's 224 cannot give its 55x55 conv1 maps with an unpadded "
         "11x11/4 convolution. The two GPU towers are grouped convolutions (groups=2) in "
-        "conv2, conv4 and conv5. He-normal initialization instead of N(0, 0.01)."
+        "conv2, conv4 and conv5. He-normal initialization instead of N(0, 0.01). "
+        "weights=\"bvlc\" loads BVLC's Caffe replication, which builds it with Caffe's "
+        "LRN constants (lrn_alpha=2e-5, lrn_k=1.0 where the paper has 1e-4 and 2) and "
+        "ceil-mode pooling (the same sizes at 227)."
     ),
 )
 def alexnet(*, convs=ALEXNET_CONVS, default_size=ALEXNET_SIZE, name="alexnet", **kwargs):

@@ -34,6 +34,10 @@ from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import DROPOUT, Choice, Recipe, Space, same_name_arguments
 from keras_cnns.weights import SKIP, TorchvisionWeights
+from keras_cnns.weights.cadene import CadeneWeights
+from keras_cnns.weights.caffe import CaffeWeights
+from keras_cnns.weights.caffe import preprocessing as caffe_preprocessing
+from keras_cnns.weights.preprocessing import Preprocessing
 
 #: One Inception module: name, the six widths, pooling branch type, stride.
 Module = collections.namedtuple("Module", "name widths pool strides", defaults=("max", 1))
@@ -141,6 +145,7 @@ def GoogLeNet(
     aux_after=AUX_AFTER,
     width_multiplier=1.0,
     transform_input=False,
+    reduction_ceil_mode=False,
     default_size=DEFAULT_SIZE,
     name="googlenet",
     **kwargs,
@@ -188,6 +193,11 @@ def GoogLeNet(
             from ImageNet-normalized RGB to the [-1, 1] input that its GoogLeNet
             weights were trained on (``TRANSFORM_INPUT``); needs 3 input channels.
             Defaults to False.
+        reduction_ceil_mode: bool, the pass-through max pooling of the stride-2
+            modules (``block="bn_inception"``) is unpadded and rounds up, as Cadene's
+            port of the BN-Inception Caffe model, instead of padding 1
+            (``BNInceptionModule``'s ``ceil_mode``): the same maps at 224, but their
+            inputs must have even sizes. Defaults to False.
         default_size: default input size. Defaults to 224.
         name: model name. Defaults to ``"googlenet"``.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
@@ -216,6 +226,11 @@ def GoogLeNet(
         raise ValueError(
             "GoogLeNet's modules keep the grid size (use a \"pool\" row to reduce it). "
             f"Received: strides=2 in {', '.join(strided)}"
+        )
+    if reduction_ceil_mode and not strided:
+        raise ValueError(
+            "reduction_ceil_mode=True sets the pooling of stride-2 modules, and these modules have none. "
+            f"Received: reduction_ceil_mode={reduction_ceil_mode!r}, block={block!r}"
         )
     aux_after = tuple(aux_after) if aux_logits else ()
     missing = [tap for tap in aux_after if tap not in names]
@@ -260,6 +275,8 @@ def GoogLeNet(
                 x = InceptionModule(*row.widths, kernel_5x5=kernel_5x5, name=row.name, **conv)(x)
             else:
                 options = dict(pool=row.pool, strides=row.strides, name=row.name)
+                if row.strides == 2 and reduction_ceil_mode:
+                    options["ceil_mode"] = True
                 x = BNInceptionModule(*row.widths, **options, **conv)(x)
             if row.name in aux_after:
                 taps.append(x)
@@ -333,6 +350,39 @@ def torchvision_rule(prefix):
     return None
 
 
+_CAFFE_BRANCHES = {n: f"branch{n}" for n in ("1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5")} | {"pool_proj": "pool_proj"}
+_CAFFE_LAYERS = {
+    "conv1/7x7_s2": "conv1/conv",
+    "conv2/3x3_reduce": "conv2_reduce/conv",
+    "conv2/3x3": "conv2/conv",
+    "loss3/classifier": "head/predictions",
+}
+_CAFFE_AUX = {"conv": "conv/conv", "fc": "head/fc1", "classifier": "head/predictions"}
+
+
+def caffe_rule(name):
+    """bvlc_googlenet's Caffe layer names -> ours; its auxiliary classifiers loss1 and
+    loss2 are aux1 and aux2 (loaded when the model has them: aux_logits=True)."""
+    if name in _CAFFE_LAYERS:
+        return _CAFFE_LAYERS[name]
+    m = re.fullmatch(r"(inception_\d[a-e])/(\w+)", name)
+    if m and m[2] in _CAFFE_BRANCHES:
+        return f"{m[1]}/{_CAFFE_BRANCHES[m[2]]}/conv"
+    m = re.fullmatch(r"loss([12])/(conv|fc|classifier)", name)
+    return f"aux{m[1]}/{_CAFFE_AUX[m[2]]}" if m else None
+
+
+#: BVLC GoogLeNet (Caffe Model Zoo, models/bvlc_googlenet): its readme's file, URL,
+#: sha1, license and top-1 (center crop); train_val.prototxt's BGR mean values 104, 117,
+#: 123 and 224 crops. The file is a training snapshot with the auxiliary classifiers.
+BVLC = CaffeWeights(
+    file="bvlc_googlenet.caffemodel", url="http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel",
+    checksum="sha1:405fc5acd08a3bb12de8ee5e23a96bec22f08204", rule=caffe_rule, classifier="loss3/classifier",
+    optional=("head", "aux1", "aux2"), top1=68.7, top1_source="BVLC model zoo readme (models/bvlc_googlenet)",
+    license="unrestricted", source="BVLC GoogLeNet, Caffe Model Zoo (models/bvlc_googlenet)",
+    preprocessing=caffe_preprocessing(DEFAULT_SIZE, mean=(104.0, 117.0, 123.0)),
+    options={"lrn": True, "kernel_5x5": 5, "norm": None},
+)
 TORCHVISION = TorchvisionWeights(
     model="googlenet", file="googlenet-1378be20.pth", top1=69.778, top1_source="torchvision's weights metadata",
     rule=torchvision_rule,
@@ -343,6 +393,43 @@ TORCHVISION = TorchvisionWeights(
 #: googlenet_bn's and bn_inception's settings of the generic builder.
 GOOGLENET_BN = dict(norm="batch", norm_epsilon=1e-3, kernel_5x5=3, lrn=False, dropout=0.2)
 BN_INCEPTION = dict(block="bn_inception", modules=BN_INCEPTION_MODULES, norm="batch", lrn=False, dropout=0.0, aux_after=())
+
+_CADENE_STEM = {"conv1_7x7_s2": "conv1", "conv2_3x3_reduce": "conv2_reduce", "conv2_3x3": "conv2"}
+_CADENE_BRANCHES = {
+    "1x1": "branch1x1", "3x3_reduce": "branch3x3_reduce", "3x3": "branch3x3",
+    "double_3x3_reduce": "branch_double_3x3_reduce", "double_3x3_1": "branch_double_3x3_1",
+    "double_3x3_2": "branch_double_3x3_2", "pool_proj": "pool_proj",
+}
+
+
+def cadene_rule(prefix):
+    """Cadene's BNInception module names (the Caffe model's: ``conv1_7x7_s2``,
+    ``conv1_7x7_s2_bn``, ``inception_3a_1x1``, ..., ``last_linear``) -> ours."""
+    if prefix == "last_linear":
+        return "head/predictions"
+    name, kind = (prefix[: -len("_bn")], "bn") if prefix.endswith("_bn") else (prefix, "conv")
+    if name in _CADENE_STEM:
+        return f"{_CADENE_STEM[name]}/{kind}"
+    m = re.fullmatch(r"(inception_\d[a-e])_(\w+)", name)
+    return f"{m[1]}/{_CADENE_BRANCHES[m[2]]}/{kind}" if m and m[2] in _CADENE_BRANCHES else None
+
+
+#: Cadene's pretrainedmodels ``bninception`` (its pretrained_settings: the file, BGR in
+#: 0-255 minus (104, 117, 128); its README: top-1 73.524 evaluated at 224 from 256,
+#: bilinear). Xiong Yuanjun's Caffe model, ported: a conv bias before every batch norm
+#: (folded into its moving mean), the reductions' unpadded ceil-mode pass-through pooling.
+CADENE = CadeneWeights(
+    model="bninception", url="http://data.lip6.fr/cadene/pretrainedmodels/bn_inception-52deb4733.pth",
+    preprocessing=Preprocessing(mean=(104.0, 117.0, 128.0), std=(1.0, 1.0, 1.0), channel_order="BGR", crop_pct=224 / 256),
+    top1=73.524, top1_source="Cadene's pretrained-models.pytorch README, accuracy table (BNInception, our porting)",
+    # Cadene's repository is BSD-3-Clause (its code); the weights, a port of Xiong Yuanjun's
+    # Caffe model, come with no terms of their own.
+    license="not stated (ImageNet's terms may apply)",
+    rule=cadene_rule, options={"reduction_ceil_mode": True},
+    recognize=lambda model: {} if (type(model).__module__, type(model).__name__) == (
+        "pretrainedmodels.models.bninception", "BNInception") else None,
+)
+
 #: What every variant of the module shares.
 _PAPER = dict(
     paper="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich. "
@@ -362,6 +449,7 @@ _FAMILY = dict(default_size=DEFAULT_SIZE, space=INCEPTION_SPACE, family_builder=
     aux_min_size=aux_min_size(GOOGLENET_MODULES, AUX_AFTER),
     params=6_998_552,
     macs=1.583,
+    weights=[BVLC],
     recipe=RECIPE,
     deviations=(
         "The paper's network (Table 1, Caffe's bvlc_googlenet): convolutions with bias and "
@@ -431,6 +519,7 @@ def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_in
     min_size=min_size(BN_INCEPTION_MODULES),
     params=11_285_224,
     macs=2.033,
+    weights=[CADENE],
     recipe=BN_INCEPTION_RECIPE,
     deviations=(
         "The Inception network of the paper's Figure 5, in the layout of the released "
@@ -445,7 +534,9 @@ def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_in
         "pass-through max pooling of the reductions 3c and 4e pads 1 like the stride-2 "
         "convolutions beside it instead of the port's unpadded ceil-mode pooling: the same "
         "28->14 and 14->7 maps at 224, and the branches agree at any input size (the port's "
-        "only at even sizes). The final 7x7 average pooling is global average pooling."
+        "only at even sizes); reduction_ceil_mode=True gives the port's (what "
+        "weights=\"cadene\" builds). The final 7x7 average pooling is global average "
+        "pooling (the port's 7x7/1 pooling is the same at 224 and fits no other size)."
     ),
     feature_layers=("conv1", "conv2", "inception_3b", "inception_4d", "inception_5b"),
 )

@@ -8,6 +8,9 @@ TF-slim's, which timm and Cadene's port share; layers are named after TF-slim's 
 ``mixed_7a``, ``mixed_7b`` ... ``mixed_7d``.
 """
 
+import dataclasses
+import re
+
 from keras_cnns.layers import InceptionV4A, InceptionV4B, InceptionV4C, InceptionV4ReductionB, InceptionV4Stem, ReductionA
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
@@ -16,6 +19,8 @@ from keras_cnns.models.googlenet import INCEPTION_SPACE
 from keras_cnns.models.inception_v3 import SLIM_RMSPROP
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import Recipe
+from keras_cnns.weights import IMAGENET_INCEPTION
+from keras_cnns.weights.timm import TimmWeights
 
 #: The paper, shared with the Inception-ResNet models.
 PAPER = dict(
@@ -124,7 +129,72 @@ def InceptionV4(
     )
 
 
+# --- Weights ---------------------------------------------------------------------------
+
+#: timm's ``features`` index -> our block: the stem's six (three convolutions, mixed_3a,
+#: mixed_4a, mixed_5a), then the modules and reductions.
+_TIMM_BLOCKS = ("stem",) * 6 + (*_names(5, 4), "mixed_6a", *_names(6, 7), "mixed_7a", *_names(7, 3))
+#: The stem's convolutions and timm's Inception-C names that our branches name otherwise.
+_TIMM_NAMES = {
+    "0.": "stem_conv1", "1.": "stem_conv2", "2.": "stem_conv3", "3.conv": "mixed_3a_conv", "5.conv": "mixed_5a_conv",
+    "branch1_0": "branch1_conv1", "branch1_1a": "branch1_1x3", "branch1_1b": "branch1_3x1",
+    "branch2_0": "branch2_conv1", "branch2_1": "branch2_conv2", "branch2_2": "branch2_conv3",
+    "branch2_3a": "branch2_1x3", "branch2_3b": "branch2_3x1",
+}
+
+
+def _timm_branch(inner):
+    """timm's name of a convolution in a block (``branch1.0``) -> ours (``branch1_conv1``)."""
+    if inner in _TIMM_NAMES:
+        return _TIMM_NAMES[inner]
+    m = re.fullmatch(r"branch(\d)(?:\.(\d))?", inner)
+    if m is None:
+        return None
+    # Inception-A/B/C's branch3 starts with its average pooling (timm's index 0).
+    index = 1 if m[2] is None else int(m[2]) + (0 if m[1] == "3" else 1)
+    return f"branch{m[1]}_conv{index}" if index else None
+
+
+def timm_rule(prefix):
+    """timm's Inception-v4 module names (``features.N....conv|bn``, ``last_linear``) ->
+    our layer paths."""
+    if prefix == "last_linear":
+        return "head/predictions"
+    m = re.fullmatch(r"features\.(\d+)\.(?:(.+)\.)?(conv|bn)", prefix)
+    if m is None or int(m[1]) >= len(_TIMM_BLOCKS):
+        return None
+    index, inner = int(m[1]), m[2] or ""
+    if index < 6:  # the stem: features.0-2, mixed_3a (3), mixed_4a (4), mixed_5a (5)
+        branch = _timm_branch(inner) if index == 4 else None
+        name = f"mixed_4a_{branch}" if branch else _TIMM_NAMES.get(f"{index}.{inner}")
+        return None if name is None else f"stem/{name}/{m[3]}"
+    name = _timm_branch(inner)
+    return None if name is None else f"{_TIMM_BLOCKS[index]}/{name}/{m[3]}"
+
+
+def _timm_recognize(model):
+    """timm's InceptionV4 with its defaults (batch norm of epsilon 1e-3, ReLU, average pooling)."""
+    if (type(model).__module__, type(model).__name__) != ("timm.models.inception_v4", "InceptionV4"):
+        return None
+    first = model.features[0]
+    plain = (len(model.features) == len(_TIMM_BLOCKS) and type(first.bn).__name__.startswith("BatchNorm")
+             and first.bn.eps == 1e-3 and getattr(model.global_pool, "pool_type", None) == "avg")
+    return {} if plain else None
+
+
+#: timm's port of TF-slim's Inception-v4 weights (timm/inception_v4.tf_in1k): BN epsilon
+#: 1e-3 with a scale of ones, average pools that leave out the padding (ours do), 1000
+#: classes; timm's results CSV at 299, crop 0.875, bicubic, inputs scaled to [-1, 1].
+TIMM = TimmWeights(
+    model="inception_v4", pretrained_tag="tf_in1k", top1=80.144, license="apache-2.0",
+    top1_source="timm's results/results-imagenet.csv (inception_v4.tf_in1k, 299 px, crop_pct 0.875)",
+    preprocessing=dataclasses.replace(IMAGENET_INCEPTION, crop_pct=0.875, interpolation="bicubic"),
+    rule=timm_rule, recognize=_timm_recognize,
+)
+
+
 @register_model(
+    weights=[TIMM],
     depth=76,
     imagenet_error=PaperError(20.0, 5.0, "1 crop", "Table 2"),
     **PAPER,

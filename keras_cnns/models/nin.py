@@ -24,6 +24,8 @@ from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.alexnet import RECIPE as ALEXNET_RECIPE
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import DROPOUT, Space
+from keras_cnns.weights.caffe import CaffeWeights
+from keras_cnns.weights.caffe import preprocessing as caffe_preprocessing
 
 #: One mlpconv layer: widths (k x k first, then the 1x1s), kernel, stride, padding.
 MLPConv = collections.namedtuple("MLPConv", "filters kernel stride padding")
@@ -126,6 +128,26 @@ RECIPE = ALEXNET_RECIPE.replace(
 )
 SPACE = Space("nin", (DROPOUT,), lambda info, v: (info.name, {}), "NIN dropout")
 
+#: NIN-Imagenet's Caffe layer names -> ours (its pooling layers are pool0, pool2, pool3, pool4).
+_CAFFE_NAMES = {
+    "conv1": "mlpconv1/conv/conv", "cccp1": "mlpconv1/cccp1/conv", "cccp2": "mlpconv1/cccp2/conv",
+    "conv2": "mlpconv2/conv/conv", "cccp3": "mlpconv2/cccp1/conv", "cccp4": "mlpconv2/cccp2/conv",
+    "conv3": "mlpconv3/conv/conv", "cccp5": "mlpconv3/cccp1/conv", "cccp6": "mlpconv3/cccp2/conv",
+    "conv4-1024": "mlpconv4/conv/conv", "cccp7-1024": "mlpconv4/cccp1/conv", "cccp8-1024": "cccp8/conv",
+}
+#: The authors' NIN-Imagenet (Caffe Model Zoo gist mavenlin/d802a5849de39225bcc6): a V1
+#: file. Its readme's sha1 (8e89c8fc...) is also the one its CIFAR-10 model's readme
+#: gives, a copy error that no file can match twice: no checksum is declared.
+CAFFE = CaffeWeights(
+    tag="caffe", file="nin_imagenet.caffemodel",
+    url="https://www.dropbox.com/s/0cidxafrb2wuwxw/nin_imagenet.caffemodel?dl=1", checksum=None,
+    rule=_CAFFE_NAMES.get, classifier="cccp8-1024", optional=("cccp8",),
+    top1=59.36, top1_source="NIN-Imagenet gist readme (mavenlin/d802a5849de39225bcc6)",
+    license="non-commercial", source="NIN-Imagenet, Caffe Model Zoo (gist mavenlin/d802a5849de39225bcc6)",
+    # Trained on 224 crops of 256 images minus the ImageNet mean image (mean_file).
+    preprocessing=caffe_preprocessing(DEFAULT_SIZE),
+)
+
 
 @register_model(
     depth=12,
@@ -140,6 +162,7 @@ SPACE = Space("nin", (DROPOUT,), lambda info, v: (info.name, {}), "NIN dropout")
     recipe=RECIPE,
     space=SPACE,
     family_builder=NIN,
+    weights=[CAFFE],
     deviations=(
         "The paper has no ImageNet model: this is the authors' Caffe Model Zoo "
         "NIN-Imagenet layout (gist mavenlin/d802a5849de39225bcc6), four mlpconv layers "

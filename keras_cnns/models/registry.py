@@ -19,6 +19,10 @@ from keras_cnns.models._builder import COMMON_ARGUMENTS
 from keras_cnns.models.spec import Recipe, Space
 from keras_cnns.weights import IMAGENET_RGB, Preprocessing, SavedWeights, Weights
 
+#: The tag of "the best ImageNet weights this exact architecture has": the descriptor
+#: of that tag where a variant declares one (keras.applications'), else its first.
+IMAGENET = "imagenet"
+
 
 @dataclasses.dataclass(frozen=True)
 class PaperError:
@@ -67,7 +71,9 @@ class ModelInfo:
         deviations: any deliberate difference from the paper, in words ("" if none).
         feature_layers: names of the layers that end each stage, shallow to deep.
         weights: the weights descriptors it loads (``keras_cnns.weights.Weights``), in
-            the order of preference; ``weights=<tag>`` loads one.
+            the order of preference; ``weights=<tag>`` loads one, and
+            ``weights="imagenet"`` the one tagged so or else the first
+            (``imagenet_weights``).
         recipe: the paper's training ``Recipe``.
         space: the default search ``Space`` (None: the training knobs only).
         aux_min_size: the smallest square input for its auxiliary classifiers
@@ -100,8 +106,17 @@ class ModelInfo:
 
     @property
     def tags(self):
-        """The ``weights=`` tags it declares, in order."""
-        return tuple(w.tag for w in self.weights)
+        """The ``weights=`` tags it takes, in order: ``"imagenet"`` (when it has weights),
+        then those its descriptors declare."""
+        declared = tuple(w.tag for w in self.weights)
+        return declared if not self.weights or IMAGENET in declared else (IMAGENET, *declared)
+
+    @property
+    def imagenet_weights(self):
+        """The descriptor that ``weights="imagenet"`` loads: the best ImageNet weights of
+        this exact architecture (keras.applications' where they exist, tagged
+        ``"imagenet"``; else the first declared: BVLC's, timm's, Cadene's ...), or None."""
+        return next((w for w in self.weights if w.tag == IMAGENET), self.weights[0] if self.weights else None)
 
     @property
     def keras_application(self):
@@ -114,6 +129,8 @@ class ModelInfo:
         for weights in self.weights:
             if weights.tag == tag:
                 return weights
+        if tag == IMAGENET and self.weights:
+            return self.imagenet_weights
         having = ", ".join(self.tags) or "none"
         others = [n for n, info in _REGISTRY.items() if info.family == self.family and tag in info.tags]
         hint = f" Variants of {self.family} with {tag!r} weights: {', '.join(others)}." if others else ""
@@ -263,17 +280,17 @@ def weight_tags():
 def list_models(pattern=None, *, pretrained=False):
     """Registry names in natural order (resnet18 before resnet101), optionally filtered
     by an fnmatch ``pattern`` such as ``"resnet*"``; with ``pretrained=<tag>``, only the
-    variants that declare weights of that tag (``True`` is ``"imagenet"``:
-    keras.applications' weights).
+    variants that take weights of that tag (``True`` is ``"imagenet"``: every variant
+    with ImageNet weights).
 
     >>> import keras_cnns
     >>> keras_cnns.list_models("resnet*", pretrained=True)
-    ['resnet50', 'resnet101', 'resnet152']
-    >>> keras_cnns.list_models("resnet*", pretrained="torchvision")
     ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']
+    >>> keras_cnns.list_models("vgg1*", pretrained="torchvision")
+    ['vgg11', 'vgg11_bn', 'vgg13', 'vgg13_bn', 'vgg16', 'vgg16_bn', 'vgg19', 'vgg19_bn']
     """
     names = sorted(_REGISTRY, key=_natural_key)
-    tag = "imagenet" if pretrained is True else pretrained
+    tag = IMAGENET if pretrained is True else pretrained
     if tag is not False and tag not in weight_tags():
         raise ValueError(
             f"Expected `pretrained` to be False, True or a weights tag ({', '.join(map(repr, weight_tags()))}). "

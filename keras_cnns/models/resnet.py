@@ -5,14 +5,16 @@ cardinality and group width for ResNeXt. Blocks are named ``conv{stage}_block{i}
 after the paper's conv2_x ... conv5_x, the stem ``conv1`` and ``pool1``.
 """
 
+import dataclasses
 import re
 
 from keras_cnns.layers import BasicBlock, BottleneckBlock, ConvBNAct, PaddedMaxPool2D
 from keras_cnns.models._builder import build_model
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import Choice, Recipe, Space
-from keras_cnns.weights import IMAGENET_CAFFE, KerasApplicationsWeights, TorchvisionWeights
+from keras_cnns.weights import IMAGENET_CAFFE, IMAGENET_RGB, KerasApplicationsWeights, TorchvisionWeights
 from keras_cnns.weights.keras_applications import recognizer
+from keras_cnns.weights.timm import TimmWeights
 
 #: Blocks per stage, Table 1 of the ResNet paper.
 LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -149,7 +151,7 @@ def _keras_weights(depth):
 
 
 def torchvision_rule(prefix):
-    """torchvision's ResNet module names -> our layer paths."""
+    """torchvision's ResNet module names -> our layer paths (timm's ResNets share them)."""
     if prefix in ("conv1", "bn1"):
         return "conv1/" + ("conv" if prefix == "conv1" else "bn")
     if prefix == "fc":
@@ -165,7 +167,7 @@ def torchvision_rule(prefix):
 
 def _torchvision_recognizer(block, layers, groups=1, width=64):
     def recognize(model):
-        if type(model).__name__ != "ResNet":
+        if type(model).__name__ != "ResNet" or not type(model).__module__.startswith("torchvision."):
             return None
         found = (type(model.layer1[0]).__name__, tuple(len(getattr(model, f"layer{i}")) for i in range(1, 5)),
                  model.groups, model.base_width)
@@ -179,6 +181,48 @@ def _torchvision(model, file, top1, resize=256, block="Bottleneck", groups=1, wi
     return TorchvisionWeights(
         model=model, file=file, resize=resize, top1=top1, top1_source="torchvision's weights metadata",
         rule=torchvision_rule, recognize=_torchvision_recognizer(block, LAYERS[depth], groups, width), options=options,
+    )
+
+
+def _timm_recognizer(block, layers, groups=1, width=64):
+    """timm's ResNet (``timm.models.resnet.ResNet``) of this block, stage depths and
+    ResNeXt groups and group width, in torchvision's layout: a 7x7 stem of 64 channels
+    and a max pool, 1x1 projection shortcuts, ReLU, batch norm, no attention, no
+    anti-aliasing, no dilation, average pooling (not its c/d/s stems or avg_down)."""
+
+    def recognize(model):
+        if (type(model).__module__, type(model).__name__) != ("timm.models.resnet", "ResNet"):
+            return None
+        blocks = [b for i in range(1, 5) for b in getattr(model, f"layer{i}")]
+        conv = blocks[0].conv2
+        found = (type(blocks[0]).__name__, tuple(len(getattr(model, f"layer{i}")) for i in range(1, 5)),
+                 conv.groups, conv.out_channels // conv.groups if block == "Bottleneck" else 64)
+        plain = (
+            type(model.conv1).__name__ == "Conv2d" and tuple(model.conv1.kernel_size) == (7, 7)
+            and model.conv1.out_channels == 64 and type(model.maxpool).__name__ == "MaxPool2d"
+            and getattr(model.global_pool, "pool_type", None) == "avg"
+            and all(b.se is None and type(b.aa).__name__ == "Identity" and type(b.act1).__name__ == "ReLU"
+                    and type(b.bn1).__name__ == "BatchNorm2d" and b.dilation == 1
+                    and (b.downsample is None or type(b.downsample[0]).__name__ == "Conv2d") for b in blocks)
+        )
+        return {} if plain and found == (block, tuple(layers), groups, width) else None
+
+    return recognize
+
+
+#: timm's licence of its ResNet weights (``get_pretrained_cfg(...).license``).
+TIMM_LICENSE = "apache-2.0"
+
+
+def _timm(model, tag, top1, crop_pct, block="Bottleneck", groups=1, width=64, **options):
+    """timm's weights ``model.tag``: ``top1`` and ``crop_pct`` are its results CSV's row at
+    224 (results/results-imagenet.csv); torchvision's keys and layout (v1.5)."""
+    depth = int(re.search(r"\d+", model).group())
+    return TimmWeights(
+        model=model, pretrained_tag=tag, top1=top1, license=TIMM_LICENSE,
+        top1_source=f"timm's results/results-imagenet.csv ({model}.{tag}, 224 px, crop_pct {crop_pct})",
+        preprocessing=dataclasses.replace(IMAGENET_RGB, crop_pct=crop_pct, interpolation="bicubic"),
+        rule=torchvision_rule, recognize=_timm_recognizer(block, LAYERS[depth], groups, width), options=options,
     )
 
 
@@ -199,7 +243,7 @@ def _resnet_meta(depth, params, macs, weights):
         deviations=(
             "ResNet v1 as in the paper: projection shortcuts (option B) on shape changes"
             + (", stride in the first 1x1 of the bottleneck; stride_in_3x3=True gives v1.5 "
-               "(torchvision), which adds multiply-adds but no parameters." if depth >= 50 else ".")
+               "(torchvision's and timm's), which adds multiply-adds but no parameters." if depth >= 50 else ".")
         ),
         feature_layers=("pool1", *_stage_ends(LAYERS[depth])),
         weights=weights,
@@ -236,7 +280,9 @@ V1_5 = dict(stride_in_3x3=True)
 
 
 @register_model(
-    **_resnet_meta(18, 11_689_512, 1.814, [_torchvision("resnet18", "resnet18-f37072fd.pth", 69.758, block="BasicBlock")]),
+    **_resnet_meta(18, 11_689_512, 1.814, [
+        _timm("resnet18", "a1_in1k", 71.504, 0.95, block="BasicBlock"),
+        _torchvision("resnet18", "resnet18-f37072fd.pth", 69.758, block="BasicBlock")]),
     imagenet_error=PaperError(27.88, None, "10 crops", "Table 2"),
 )
 def resnet18(*, layers=LAYERS[18], name="resnet18", **kwargs):
@@ -245,7 +291,9 @@ def resnet18(*, layers=LAYERS[18], name="resnet18", **kwargs):
 
 
 @register_model(
-    **_resnet_meta(34, 21_797_672, 3.664, [_torchvision("resnet34", "resnet34-b627a593.pth", 73.314, block="BasicBlock")]),
+    **_resnet_meta(34, 21_797_672, 3.664, [
+        _timm("resnet34", "a1_in1k", 76.420, 0.95, block="BasicBlock"),
+        _torchvision("resnet34", "resnet34-b627a593.pth", 73.314, block="BasicBlock")]),
     imagenet_error=PaperError(24.52, 7.46, "10 crops", "Table 3 (34 B)"),
 )
 def resnet34(*, layers=LAYERS[34], name="resnet34", **kwargs):
@@ -255,7 +303,8 @@ def resnet34(*, layers=LAYERS[34], name="resnet34", **kwargs):
 
 @register_model(
     **_resnet_meta(50, 25_557_032, 3.858, [
-        _keras_weights(50), _torchvision("resnet50", "resnet50-11ad3fa6.pth", 80.858, 232, **V1_5)]),
+        _keras_weights(50), _torchvision("resnet50", "resnet50-11ad3fa6.pth", 80.858, 232, **V1_5),
+        _timm("resnet50", "a1h_in1k", 80.654, 1.0, **V1_5)]),
     imagenet_error=PaperError(22.85, 6.71, "10 crops", "Table 3"),
 )
 def resnet50(*, layers=LAYERS[50], name="resnet50", **kwargs):
@@ -265,7 +314,8 @@ def resnet50(*, layers=LAYERS[50], name="resnet50", **kwargs):
 
 @register_model(
     **_resnet_meta(101, 44_549_160, 7.570, [
-        _keras_weights(101), _torchvision("resnet101", "resnet101-cd907fc2.pth", 81.886, 232, **V1_5)]),
+        _keras_weights(101), _torchvision("resnet101", "resnet101-cd907fc2.pth", 81.886, 232, **V1_5),
+        _timm("resnet101", "a1h_in1k", 81.950, 0.95, **V1_5)]),
     imagenet_error=PaperError(21.75, 6.05, "10 crops", "Table 3"),
 )
 def resnet101(*, layers=LAYERS[101], name="resnet101", **kwargs):
@@ -275,7 +325,8 @@ def resnet101(*, layers=LAYERS[101], name="resnet101", **kwargs):
 
 @register_model(
     **_resnet_meta(152, 60_192_808, 11.282, [
-        _keras_weights(152), _torchvision("resnet152", "resnet152-f82ba261.pth", 82.284, 232, **V1_5)]),
+        _keras_weights(152), _torchvision("resnet152", "resnet152-f82ba261.pth", 82.284, 232, **V1_5),
+        _timm("resnet152", "a1h_in1k", 82.818, 0.95, **V1_5)]),
     imagenet_error=PaperError(21.43, 5.71, "10 crops", "Table 3"),
 )
 def resnet152(*, layers=LAYERS[152], name="resnet152", **kwargs):
@@ -297,7 +348,8 @@ def resnext50_32x4d(*, layers=LAYERS[50], groups=32, width_per_group=4, stride_i
 
 
 @register_model(
-    **_resnext_meta(101, 44_177_704, 7.970),
+    **_resnext_meta(101, 44_177_704, 7.970, [
+        _timm("resnext101_32x4d", "gluon_in1k", 80.336, 0.875, groups=32, width=4, **V1_5)]),
     imagenet_error=PaperError(21.2, None, "1 crop", "Table 3"),
 )
 def resnext101_32x4d(*, layers=LAYERS[101], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):

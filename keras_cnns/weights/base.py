@@ -133,7 +133,8 @@ class Weights:
         num_classes: the classes of their classifier.
         top1: the ImageNet top-1 accuracy (%) their source reports, or None.
         top1_source: where that figure is published.
-        license: the terms their source publishes them under.
+        license: the terms their source publishes them under, in a few words
+            ("unrestricted", "apache-2.0", "non-commercial", "not stated (...)").
         options: builder options their layout needs; a call asking for another value
             raises (``{"stride_in_3x3": True}``).
         defaults: builder options set unless the call gives another value (options

@@ -16,9 +16,10 @@ import urllib.request
 
 #: Seconds to wait for a weight store before declaring the machine offline.
 PROBE_TIMEOUT = 10
-#: The checksum kinds ``fetch`` verifies: ``"md5:<hex>"``, ``"sha256:<hex>"`` (a prefix of
-#: the digest is enough, as torch's file names carry the first 8 hex digits of theirs).
-CHECKSUMS = ("md5", "sha256")
+#: The checksum kinds ``fetch`` verifies: ``"md5:<hex>"``, ``"sha1:<hex>"`` (the Caffe Model
+#: Zoo's), ``"sha256:<hex>"`` (a prefix of the digest is enough, as torch's file names carry
+#: the first 8 hex digits of theirs).
+CHECKSUMS = ("md5", "sha1", "sha256")
 
 
 def keras_cache_dir():
@@ -37,12 +38,14 @@ def keras_cache_dir():
 def _split(checksum):
     kind, _, digest = (checksum or "").partition(":")
     if kind not in CHECKSUMS or not digest:
-        raise ValueError(f"Expected a checksum 'md5:<hex>' or 'sha256:<hex>'. Received: checksum={checksum!r}")
+        raise ValueError(
+            f"Expected a checksum 'sha1:<hex>', 'md5:<hex>' or 'sha256:<hex>'. Received: checksum={checksum!r}"
+        )
     return kind, digest.lower()
 
 
 def digest(path, kind):
-    """The hex digest (``"md5"`` or ``"sha256"``) of a file."""
+    """The hex digest (``"md5"``, ``"sha1"`` or ``"sha256"``) of a file."""
     hasher = hashlib.new(kind)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -105,7 +108,8 @@ def fetch(url, folder, *, file=None, checksum=None, check_cached=True, what="wei
         url: where the file is published.
         folder: the cache folder.
         file: the file name in the cache; defaults to the URL's last part.
-        checksum: None, ``"md5:<hex>"`` or ``"sha256:<hex>"`` (a digest prefix is enough).
+        checksum: None, ``"md5:<hex>"``, ``"sha1:<hex>"`` or ``"sha256:<hex>"`` (a digest
+            prefix is enough).
         check_cached: check the checksum of a cached file too, not only of a download
             (False for a cache shared with a library that trusts its own, as torch.hub's).
         what: what the file is, for the messages ("torchvision's weights").

@@ -39,11 +39,10 @@ from keras_cnns.weights.fetch import fetch, keras_cache_dir
 STORE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 #: keras.applications' own conv2d_bn() layers, named by Keras' counter.
 _AUTO = re.compile(r"(conv2d|batch_normalization)(_\d+)?")
-#: Terms of keras.applications' weight files (its documentation states none of its own).
-LICENSE = (
-    "No license stated by keras.applications for its weight files; they are the original authors' "
-    "ImageNet models, whose terms (and ImageNet's terms of access) apply"
-)
+#: Terms of keras.applications' weight files: its documentation states none of its own;
+#: they are the original authors' ImageNet models, whose terms (and ImageNet's terms of
+#: access) apply.
+LICENSE = "not stated (ImageNet's terms apply)"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,28 @@ class Preprocessing:
         """The number of channels the images must have."""
         return len(self.mean)
 
+    def describe(self):
+        """The preprocessing in a few words, for listings.
+
+        >>> IMAGENET_CAFFE.describe()
+        'BGR minus mean (103.939, 116.779, 123.68), center crop 0.875, bilinear'
+        >>> IMAGENET_INCEPTION.describe()
+        'RGB to [-1, 1], center crop 0.875, bilinear'
+        >>> IMAGENET_RGB.describe()
+        'RGB ImageNet mean and std, center crop 0.875, bilinear'
+        """
+        order = self.channel_order if self.channels == 3 else f"{self.channels} channel(s)"
+        numbers = lambda values: "(" + ", ".join(f"{v:g}" for v in values) + ")"  # noqa: E731
+        if all(s == 1 for s in self.std):
+            scaling = f"minus mean {numbers(self.mean)}"
+        elif all(m == s == 127.5 for m, s in zip(self.mean, self.std)):
+            scaling = "to [-1, 1]"
+        elif (self.mean, self.std) == (IMAGENET_RGB.mean, IMAGENET_RGB.std):
+            scaling = "ImageNet mean and std"
+        else:
+            scaling = f"mean {numbers(self.mean)}, std {numbers(self.std)}"
+        return f"{order} {scaling}, center crop {self.crop_pct:.4g}, {self.interpolation}"
+
     def normalize(self, images):
         """``(images[..., order] - mean) / std`` for images in 0-255, channels last.
 
