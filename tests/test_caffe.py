@@ -17,6 +17,7 @@ import pytest
 import keras_cnns
 from keras_cnns.models.googlenet import GOOGLENET_MODULES
 from keras_cnns.weights import caffe, fetch
+from tests.oracles import assert_close
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV (opencv-python-headless) is the reference Caffe implementation here")
 
@@ -198,14 +199,9 @@ ERRORS = {}
 
 
 def _assert_close(ours, theirs, label):
-    """Agreement to 1e-4 relative to the largest output; the error is kept for the report."""
-    ours = keras.ops.convert_to_numpy(ours)
-    assert ours.shape == theirs.shape
-    scale = np.abs(theirs).max()
-    error = np.abs(ours - theirs).max() / scale
-    ERRORS[label] = error
-    print(f"{label}: max relative error {error:.2e}")
-    assert scale > 0 and error <= 1e-4, f"{label}: max relative error {error:.2e}"
+    """Agreement to 1e-4 relative to the largest output (``tests.oracles``); the error is
+    kept for the report."""
+    ERRORS[label] = assert_close(ours, theirs, label)
 
 
 def _images(size, batch=2, seed=0):

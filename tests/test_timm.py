@@ -29,6 +29,10 @@ from keras_cnns.weights import fetch, state_dict  # noqa: E402
 from keras_cnns.weights.base import SKIP, weighted_layers  # noqa: E402
 from keras_cnns.weights.preprocessing import IMAGENET_RGB  # noqa: E402
 from keras_cnns.weights.timm import TimmWeights  # noqa: E402
+from tests.oracles import assert_close as _assert_close  # noqa: E402
+from tests.oracles import images as _images  # noqa: E402
+from tests.oracles import keras_outputs as _keras  # noqa: E402
+from tests.oracles import torch_outputs as _torch  # noqa: E402
 
 #: timm architecture -> (our variant, its TimmWeights), as the families declare them.
 TIMM = {weights.model: (variant, weights) for variant, weights in declared(TimmWeights)}
@@ -62,30 +66,6 @@ def _cadene_model():
     pretrainedmodels = pytest.importorskip("pretrainedmodels", reason="pretrainedmodels is not installed")
     torch.manual_seed(0)
     return _randomized(pretrainedmodels.bninception(num_classes=1000, pretrained=None))
-
-
-def _images(size, seed=0, batch=2, scale=1.0):
-    """NCHW images for torch and the same as NHWC for Keras."""
-    x = (np.random.default_rng(seed).standard_normal((batch, 3, size, size)) * scale).astype("float32")
-    return x, x.transpose(0, 2, 3, 1)
-
-
-def _torch(module, x):
-    with torch.no_grad():
-        return module(torch.from_numpy(x)).numpy()
-
-
-def _keras(model, x):
-    return keras.ops.convert_to_numpy(model(x, training=False))
-
-
-def _assert_close(ours, theirs):
-    """Agreement to 1e-4 relative to the largest output."""
-    assert ours.shape == theirs.shape
-    scale = np.abs(theirs).max()
-    assert scale > 0
-    error = np.abs(ours - theirs).max() / scale
-    assert error <= 1e-4, f"max relative error {error:.2e}"
 
 
 @pytest.fixture

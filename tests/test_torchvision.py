@@ -20,6 +20,10 @@ import keras_cnns  # noqa: E402
 from keras_cnns.models.convert import declared  # noqa: E402
 from keras_cnns.weights import torchvision as convert  # noqa: E402
 from keras_cnns.weights.torchvision import TorchvisionWeights  # noqa: E402
+from tests.oracles import assert_close as _assert_close  # noqa: E402
+from tests.oracles import images as _images  # noqa: E402
+from tests.oracles import keras_outputs as _keras  # noqa: E402
+from tests.oracles import torch_outputs as _torch  # noqa: E402
 
 #: torchvision model name -> (our variant, its TorchvisionWeights), as the families declare them.
 TORCHVISION = {weights.model: (variant, weights) for variant, weights in declared(TorchvisionWeights)}
@@ -45,30 +49,6 @@ def _torchvision_model(name, num_classes=1000):
                                           (module.weight, 0.5, 1.5), (module.bias, -0.2, 0.2)):
                     tensor.copy_(torch.rand(tensor.shape, generator=generator) * (high - low) + low)
     return tv.eval()
-
-
-def _images(size, seed=0, batch=2):
-    """NCHW images for torch and the same as NHWC for Keras."""
-    x = np.random.default_rng(seed).standard_normal((batch, 3, size, size)).astype("float32")
-    return x, x.transpose(0, 2, 3, 1)
-
-
-def _torch(tv, x):
-    with torch.no_grad():
-        return tv(torch.from_numpy(x)).numpy()
-
-
-def _keras(model, x):
-    return keras.ops.convert_to_numpy(model(x, training=False))
-
-
-def _assert_close(ours, theirs):
-    """Agreement to 1e-4 relative to the largest output."""
-    assert ours.shape == theirs.shape
-    scale = np.abs(theirs).max()
-    assert scale > 0
-    error = np.abs(ours - theirs).max() / scale
-    assert error <= 1e-4, f"max relative error {error:.2e}"
 
 
 def _pooled_features(tv, name, x):

@@ -52,6 +52,31 @@ def classifier_layer(model):
     raise ValueError(f"{model.name} has no layer holding weights before its output. Received: model={model.name!r}")
 
 
+def _built_input_shape(layer):
+    """The input shape ``layer`` was built with (a block builds its children with theirs)."""
+    shapes = getattr(layer, "_build_shapes_dict", None)
+    if not shapes:
+        raise ValueError(f"Expected a built layer. Received: layer={layer.path!r}, unbuilt")
+    return tuple(next(iter(shapes.values())))
+
+
+def flattened_maps(model):
+    """``{path of a Dense layer: (H, W, C)}`` for each Dense layer that sees a flattened
+    feature map: the first Dense layer created after a ``Flatten`` of a feature map in
+    the same block (a classifier head, an auxiliary classifier) or in the model."""
+    found = {}
+    for block in model._flatten_layers(include_self=True):
+        children = list(block._flatten_layers(include_self=False, recursive=False))
+        for i, flatten in enumerate(children):
+            if not isinstance(flatten, keras.layers.Flatten):
+                continue
+            shape = _built_input_shape(flatten)
+            dense = next((c for c in children[i + 1 :] if isinstance(c, keras.layers.Dense)), None)
+            if dense is not None and len(shape) == 4:
+                found[dense.path] = shape[1:]
+    return found
+
+
 def reset_classifier(model):
     """Draws the classifier's weights (``classifier_layer``) afresh from its layer's own
     initializers (``kernel_initializer``, ``bias_initializer``): a classifier of the
@@ -214,6 +239,28 @@ class Weights:
     def transfer(self, source, model, kwargs):
         """Copies the weights of ``source`` into the built ``model``."""
         raise NotImplementedError
+
+    def source_classes(self, source):
+        """The number of classes of the classifier in ``source`` (what ``read`` gave), or
+        None where the format cannot tell."""
+        return None
+
+    def convert(self, name, source, create, **kwargs):
+        """Variant ``name`` built with ``create(name, **options)`` and the weights of
+        ``source`` (what ``read`` gives, of any number of classes): the builder options
+        are ``builder_options``'s, the classes are the source's unless ``num_classes``
+        is given, and the model returns logits, as the source's, unless
+        ``classifier_activation`` is given. What ``from_caffemodel``, ``from_timm`` ...
+        build."""
+        kwargs.setdefault("classifier_activation", None)
+        options = self.builder_options(name, kwargs)
+        if options.get("include_top", True) and "num_classes" not in kwargs:
+            found = self.source_classes(source)
+            if found is not None:
+                options["num_classes"] = found
+        model = create(name, **options)
+        self.transfer(source, model, options)
+        return model
 
     def load(self, info, builder, kwargs, path=None):
         """Builds variant ``info`` with ``builder(**kwargs)`` and these weights, or those

@@ -21,27 +21,23 @@ files needs torch (``pip install "keras-cnns[torch]"``).
 """
 
 import dataclasses
-import os
-import re
 
-from keras_cnns.weights.fetch import fetch as fetch_file
-from keras_cnns.weights.state_dict import StateDictWeights, load_state_dict, torch_module
-from keras_cnns.weights.torchvision import CACHE, checkpoint_dir
+from keras_cnns.weights.state_dict import TorchHubWeights
 
 #: Cadene's repository (LICENSE.txt: BSD 3-Clause, for its code).
 REPOSITORY = "https://github.com/Cadene/pretrained-models.pytorch"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class CadeneWeights(StateDictWeights):
+class CadeneWeights(TorchHubWeights):
     """The weights of one of Cadene's pretrainedmodels, for a variant that computes its
     model's function.
 
     Attributes:
         model: pretrainedmodels' model name (a key of its ``pretrained_settings``).
         url: the weight file's URL (pretrainedmodels' ``pretrained_settings``); the hex
-            digits after the last ``-`` of its name are the start of its SHA-256 (torch
-            hub's convention), which the download checks.
+            digits after the last ``-`` of its name are the start of its SHA-256
+            (``TorchHubWeights``), which the download checks.
         rule: pretrainedmodels module name (state-dict key without the parameter) ->
             our layer path, None for an unknown module, or ``SKIP``.
         recognize: a function of a pretrainedmodels model object returning our
@@ -64,21 +60,3 @@ class CadeneWeights(StateDictWeights):
     @property
     def file(self):
         return self.url.rpartition("/")[2]
-
-    @property
-    def checksum(self):
-        match = re.search(r"-([0-9a-f]{8,})\.", self.file)
-        return f"sha256:{match.group(1)}" if match else None
-
-    @classmethod
-    def claims(cls, path):
-        return os.fspath(path).endswith((".pth", ".pt"))
-
-    def fetch(self, info, kwargs):
-        torch_module("Cadene's pretrainedmodels weights")  # the missing extra is named before any download
-        # As torch.hub, trust the files of its cache; check what is downloaded.
-        path = fetch_file(
-            self.url, checkpoint_dir(), checksum=self.checksum, check_cached=False,
-            what=f"Cadene's {self.model} weights", cache=CACHE,
-        )
-        return load_state_dict(path)

@@ -40,7 +40,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from keras_cnns.weights.base import SKIP, Weights, weighted_layers
+from keras_cnns.weights.base import SKIP, Weights, flattened_maps, weighted_layers
 from keras_cnns.weights.fetch import fetch as fetch_file
 from keras_cnns.weights.fetch import keras_cache_dir
 from keras_cnns.weights.preprocessing import Preprocessing
@@ -257,6 +257,9 @@ class CaffeWeights(Weights):
     def transfer(self, source, model, kwargs):
         transfer_caffemodel(source, model, self)
 
+    def source_classes(self, source):
+        return classes(source, self)
+
 
 # --- Weights -------------------------------------------------------------------------
 
@@ -275,31 +278,6 @@ def _fit(name, what, array, shape):
             f"layer needs {tuple(shape)} (Caffe's order). Received: {what} of shape {tuple(array.shape)}"
         )
     return array.reshape(shape)
-
-
-def _built_input_shape(layer):
-    """The input shape ``layer`` was built with (a block builds its children with theirs)."""
-    shapes = getattr(layer, "_build_shapes_dict", None)
-    if not shapes:
-        raise ValueError(f"Expected a built layer. Received: layer={layer.path!r}, unbuilt")
-    return tuple(next(iter(shapes.values())))
-
-
-def flattened_maps(model):
-    """``{path of a Dense layer: (H, W, C)}`` for each Dense layer that sees a flattened
-    feature map: the first Dense layer created after a ``Flatten`` of a feature map in
-    the same block (a classifier head, an auxiliary classifier) or in the model."""
-    found = {}
-    for block in model._flatten_layers(include_self=True):
-        children = list(block._flatten_layers(include_self=False, recursive=False))
-        for i, flatten in enumerate(children):
-            if not isinstance(flatten, keras.layers.Flatten):
-                continue
-            shape = _built_input_shape(flatten)
-            dense = next((c for c in children[i + 1 :] if isinstance(c, keras.layers.Dense)), None)
-            if dense is not None and len(shape) == 4:
-                found[dense.path] = shape[1:]
-    return found
 
 
 def _arrays(name, blobs, layer, feature_map):
@@ -413,13 +391,4 @@ def convert_file(name, weights, path, create, **kwargs):
     >>> name, weights = declared[0]
     >>> model = convert_file(name, weights, f"/path/to/{weights.file}", keras_cnns.create_model)  # doctest: +SKIP
     """
-    kwargs.setdefault("classifier_activation", None)
-    options = weights.builder_options(name, kwargs)
-    layers = read_caffemodel(path)
-    if options.get("include_top", True) and "num_classes" not in kwargs:
-        found = classes(layers, weights)
-        if found is not None:
-            options["num_classes"] = found
-    model = create(name, **options)
-    transfer_caffemodel(layers, model, weights)
-    return model
+    return weights.convert(name, read_caffemodel(path), create, **kwargs)

@@ -28,12 +28,14 @@ torch, Triton's LLVM crashes a process that already has TensorFlow's).
 
 import dataclasses
 import os
+import re
 from typing import Callable
 
 import keras
 import numpy as np
 
-from keras_cnns.weights.base import SKIP, Weights, weighted_layers
+from keras_cnns.weights.base import SKIP, Weights, flattened_maps, weighted_layers
+from keras_cnns.weights.fetch import fetch as fetch_file
 
 INSTALL = 'pip install "keras-cnns[torch]"'
 SAFETENSORS = ".safetensors"
@@ -113,6 +115,47 @@ class StateDictWeights(Weights):
 
     def transfer(self, source, model, kwargs):
         transfer_state_dict(source, model, self)
+
+    def source_classes(self, source):
+        return classes(source, self)
+
+
+#: torch's hub cache, as the offline message describes it.
+CACHE = "torch's hub cache: $TORCH_HOME/hub/checkpoints, by default ~/.cache/torch/hub/checkpoints"
+
+
+def checkpoint_dir():
+    """torch's hub cache for weight files: ``$TORCH_HOME/hub/checkpoints`` (by default
+    ``~/.cache/torch/hub/checkpoints``), as ``torch.hub.get_dir()`` says."""
+    return os.path.join(torch_module().hub.get_dir(), "checkpoints")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TorchHubWeights(StateDictWeights):
+    """A ``.pth`` state dict at ``url``, kept in torch's hub cache as ``torch.hub`` keeps
+    it (``checkpoint_dir``): a format subclass gives ``url`` and ``file``.
+
+    Per torch.hub's convention, the hex digits after the last ``-`` of the file's name
+    are the start of its SHA-256 (``checksum``), which the download checks; like
+    torch.hub, a file already in its cache is trusted (it was checked when downloaded).
+    """
+
+    @property
+    def checksum(self):
+        match = re.search(r"-([0-9a-f]{8,})\.", self.file)
+        return f"sha256:{match.group(1)}" if match else None
+
+    @classmethod
+    def claims(cls, path):
+        return os.fspath(path).endswith((".pth", ".pt"))
+
+    def fetch(self, info, kwargs):
+        torch_module(f"{self.SOURCE}'s weights")  # the missing extra is named before any download
+        path = fetch_file(
+            self.url, checkpoint_dir(), checksum=self.checksum, check_cached=False, what=f"{self.SOURCE}'s weights",
+            cache=CACHE,
+        )
+        return load_state_dict(path)
 
 
 # --- Copies ----------------------------------------------------------------------------
@@ -216,19 +259,6 @@ def _copy_norm(source, prefix, params, layer):
         variable.assign(value)
 
 
-def _flattened_map(model):
-    """``(path of the head's first Dense layer, (H, W, C) it flattens)`` when the model's
-    head flattens a feature map, else ``(None, None)``."""
-    head = next((layer for layer in model.layers if layer.name == "head"), None)
-    if head is None or getattr(head, "pooling", None) != "flatten":
-        return None, None
-    shape = tuple(head.input.shape[1:])
-    if getattr(head, "flatten_size", None) is not None:
-        shape = (*head.flatten_size, shape[-1])
-    first = next(layer for layer in head._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Dense))
-    return first.path, shape
-
-
 def _following_norm(conv, layers):
     """The batch norm that ``conv`` feeds: in the block that holds ``conv`` and one batch
     norm and no other layer with weights, the batch norm created after it (``ConvBNAct``'s
@@ -289,7 +319,7 @@ def transfer_state_dict(state_dict, model, weights):
             f"keras_cnns layer {missing[0]!r} receives no weights from the state dict of {source}'s "
             f"{weights.model} ({len(missing)} such layers)."
         )
-    flattening, feature_map = _flattened_map(model)
+    maps = flattened_maps(model)
     layers = {layer.path: layer for layer in model._flatten_layers(include_self=False)}
     folds = []
     for prefix, params, layer in pairs:
@@ -299,7 +329,7 @@ def transfer_state_dict(state_dict, model, weights):
             if bias is not None:
                 folds.append((fold, bias))
         elif isinstance(layer, keras.layers.Dense):
-            _copy_dense(source, prefix, params, layer, feature_map if layer.path == flattening else None)
+            _copy_dense(source, prefix, params, layer, maps.get(layer.path))
         else:
             _copy_norm(source, prefix, params, layer)
     for norm, bias in folds:  # after the batch norms' own statistics are in
@@ -320,20 +350,12 @@ def classes(state_dict, weights):
 
 
 def convert_state_dict(name, weights, state_dict, create, **kwargs):
-    """Variant ``name`` (whose ``StateDictWeights`` is ``weights``) built with
-    ``create(name, **options)`` and the weights of ``state_dict``: the classes come from
-    the classifier's weights unless ``num_classes`` is given, the model returns logits
-    unless ``classifier_activation`` is given."""
-    kwargs.setdefault("classifier_activation", None)
-    options = weights.builder_options(name, kwargs)
+    """Variant ``name`` (whose ``StateDictWeights`` is ``weights``) with the weights of
+    ``state_dict`` (``Weights.convert``: the classes come from the classifier's weights
+    unless ``num_classes`` is given, the model returns logits unless
+    ``classifier_activation`` is given)."""
     _mapped(state_dict, weights)  # a module of another model fails before anything is built
-    if options.get("include_top", True) and "num_classes" not in kwargs:
-        found = classes(state_dict, weights)
-        if found is not None:
-            options["num_classes"] = found
-    model = create(name, **options)
-    transfer_state_dict(state_dict, model, weights)
-    return model
+    return weights.convert(name, state_dict, create, **kwargs)
 
 
 def find(name, candidates):

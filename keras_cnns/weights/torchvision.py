@@ -26,20 +26,18 @@ TensorFlow's. This module imports only torch, which is safe in any order.
 """
 
 import dataclasses
-import os
-import re
 
-from keras_cnns.weights.fetch import fetch as fetch_file
 from keras_cnns.weights.preprocessing import IMAGENET_RGB, Preprocessing
 from keras_cnns.weights.state_dict import (  # this module's public names since before the engine
+    CACHE,
     INSTALL,
-    StateDictWeights,
+    TorchHubWeights,
+    checkpoint_dir,
     classes,
     convert_state_dict,
     count_modules,
     load_state_dict,
     modules,
-    torch_module,
     transfer_state_dict,
 )
 from keras_cnns.weights.state_dict import convert as _convert
@@ -55,10 +53,6 @@ BASE = "https://download.pytorch.org/models/"
 LICENSE = "not stated (ImageNet's terms may apply)"
 
 
-def _torch():
-    return torch_module("torchvision weights")
-
-
 def preprocessing(resize, crop=224):
     """torchvision's evaluation: RGB in [0, 1] normalized with the ImageNet mean and std,
     bilinear resize of the shorter side to ``resize``, center crop ``crop``."""
@@ -66,7 +60,7 @@ def preprocessing(resize, crop=224):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchvisionWeights(StateDictWeights):
+class TorchvisionWeights(TorchHubWeights):
     """torchvision's ImageNet weights for a variant that computes its model's function.
 
     Attributes:
@@ -97,35 +91,6 @@ class TorchvisionWeights(StateDictWeights):
     @property
     def url(self):
         return BASE + self.file
-
-    @property
-    def checksum(self):
-        match = re.search(r"-([0-9a-f]{8,})\.", self.file)
-        return f"sha256:{match.group(1)}" if match else None
-
-    @classmethod
-    def claims(cls, path):
-        return os.fspath(path).endswith((".pth", ".pt"))
-
-    def fetch(self, info, kwargs):
-        _torch()  # the missing extra is named before any download
-        # torch.hub trusts the files of its cache (it checked them when it downloaded
-        # them); so do we, and check what we download.
-        path = fetch_file(
-            self.url, checkpoint_dir(), checksum=self.checksum, check_cached=False, what="torchvision's weights",
-            cache=CACHE,
-        )
-        return load_state_dict(path)
-
-
-#: torch's hub cache, as the offline message describes it.
-CACHE = "torch's hub cache: $TORCH_HOME/hub/checkpoints, by default ~/.cache/torch/hub/checkpoints"
-
-
-def checkpoint_dir():
-    """torch's hub cache for weight files: ``$TORCH_HOME/hub/checkpoints`` (by default
-    ``~/.cache/torch/hub/checkpoints``), as ``torch.hub.get_dir()`` says."""
-    return os.path.join(_torch().hub.get_dir(), "checkpoints")
 
 
 def convert(tv_model, candidates, create, **kwargs):
