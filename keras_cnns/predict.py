@@ -35,8 +35,9 @@ def load_image(path, preprocessing, image_size):
     """Reads an image file and prepares it as ``preprocessing`` says.
 
     The evaluation transform of timm and torchvision (``keras_cnns.data.augment.
-    eval_transform``): resize the shorter side to ``size / crop_pct`` (bilinear,
-    antialiased), center-crop ``size`` x ``size``, then normalize
+    eval_transform``): resize the shorter side to ``size / crop_pct`` (antialiased, with
+    the preprocessing's interpolation: timm's weights are evaluated bicubic),
+    center-crop ``size`` x ``size``, then normalize
     (``Preprocessing.normalize``). Grayscale and RGBA files are converted to the channels
     the preprocessing expects.
 
@@ -64,7 +65,7 @@ def load_image(path, preprocessing, image_size):
     except (tf.errors.InvalidArgumentError, tf.errors.OpError) as e:
         reason = e.message.split(" [Op:")[0].rsplit("}} ", 1)[-1]
         raise ImageError(f"{path}: not a readable {FORMATS} image ({reason})") from None
-    image = eval_transform(image, size=image_size, crop_pct=preprocessing.crop_pct)
+    image = eval_transform(image, size=image_size, crop_pct=preprocessing.crop_pct, interpolation=preprocessing.interpolation)
     return preprocessing.normalize(image.numpy())
 
 

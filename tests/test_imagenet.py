@@ -128,6 +128,12 @@ def test_load_image_resizes_the_shorter_side_and_center_crops(tmp_path):
     resized = tf.image.resize(image.astype("float32"), (73, 114), antialias=True).numpy()
     np.testing.assert_allclose(x, resized[4:68, 25:89] / 127.5 - 1, atol=1e-5)
     assert predict.load_image(str(tmp_path / "gray.png"), _imagenet("resnet50"), 32).shape == (32, 32, 3)
+    # The weights' own interpolation: timm's Inception-v4 weights are evaluated bicubic.
+    bicubic = keras_cnns.model_info("inception_v4").get_weights("timm").preprocessing
+    assert bicubic.interpolation == "bicubic"
+    x = predict.load_image(str(tmp_path / "a.png"), bicubic, 64)
+    resized = tf.image.resize(image.astype("float32"), (73, 114), method="bicubic", antialias=True).numpy()
+    np.testing.assert_allclose(x, np.clip(resized[4:68, 25:89], 0, 255) / 127.5 - 1, atol=1e-5)  # bicubic overshoots
 
 
 @pytest.mark.parametrize(
