@@ -123,9 +123,9 @@ def format_weights(pattern=None, pretrained=True, format="text"):
     (the README's table) or CSV."""
     if format not in ("text", *FORMATS):
         raise ValueError(f"`format` must be one of {('text', *FORMATS)}. Received: format={format!r}")
-    rows = weights_rows(pattern, pretrained)
     if format == "markdown":
         return "\n".join(weights_table(pattern, pretrained))
+    rows = weights_rows(pattern, pretrained)
     if format == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["model"], lineterminator="\n")

@@ -37,7 +37,6 @@ from keras_cnns.weights import SKIP, TorchvisionWeights
 from keras_cnns.weights.cadene import CadeneWeights
 from keras_cnns.weights.caffe import CaffeWeights
 from keras_cnns.weights.caffe import preprocessing as caffe_preprocessing
-from keras_cnns.weights.preprocessing import Preprocessing
 
 #: One Inception module: name, the six widths, pooling branch type, stride.
 Module = collections.namedtuple("Module", "name widths pool strides", defaults=("max", 1))
@@ -274,10 +273,8 @@ def GoogLeNet(
             if block == "inception":
                 x = InceptionModule(*row.widths, kernel_5x5=kernel_5x5, name=row.name, **conv)(x)
             else:
-                options = dict(pool=row.pool, strides=row.strides, name=row.name)
-                if row.strides == 2 and reduction_ceil_mode:
-                    options["ceil_mode"] = True
-                x = BNInceptionModule(*row.widths, **options, **conv)(x)
+                options = dict(pool=row.pool, strides=row.strides, ceil_mode=reduction_ceil_mode and row.strides == 2)
+                x = BNInceptionModule(*row.widths, **options, name=row.name, **conv)(x)
             if row.name in aux_after:
                 taps.append(x)
         return (x, taps) if aux_after else x
@@ -420,7 +417,7 @@ def cadene_rule(prefix):
 #: (folded into its moving mean), the reductions' unpadded ceil-mode pass-through pooling.
 CADENE = CadeneWeights(
     model="bninception", url="http://data.lip6.fr/cadene/pretrainedmodels/bn_inception-52deb4733.pth",
-    preprocessing=Preprocessing(mean=(104.0, 117.0, 128.0), std=(1.0, 1.0, 1.0), channel_order="BGR", crop_pct=224 / 256),
+    preprocessing=caffe_preprocessing(DEFAULT_SIZE, mean=(104.0, 117.0, 128.0)),
     top1=73.524, top1_source="Cadene's pretrained-models.pytorch README, accuracy table (BNInception, our porting)",
     # Cadene's repository is BSD-3-Clause (its code); the weights, a port of Xiong Yuanjun's
     # Caffe model, come with no terms of their own.

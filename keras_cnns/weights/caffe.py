@@ -42,7 +42,7 @@ import numpy as np
 
 from keras_cnns.weights.base import SKIP, Weights, flattened_maps, weighted_layers
 from keras_cnns.weights.fetch import fetch as fetch_file
-from keras_cnns.weights.fetch import keras_cache_dir
+from keras_cnns.weights.fetch import KERAS_CACHE, keras_cache_dir
 from keras_cnns.weights.preprocessing import Preprocessing
 
 #: BVLC's per-channel ILSVRC-2012 mean, in Caffe's BGR order: the mean over the pixels
@@ -50,7 +50,6 @@ from keras_cnns.weights.preprocessing import Preprocessing
 #: takes it (``mean.mean(1).mean(1)``); the Model Zoo's ``mean_file`` models subtract
 #: that image.
 ILSVRC_2012_MEAN = (104.00698793, 116.66876762, 122.67891434)
-CACHE = "Keras' cache: $KERAS_HOME/models, by default ~/.keras/models"
 
 #: The V1 (2014) layer types the schema names; other values are kept as numbers.
 V1_TYPES = dict(
@@ -247,7 +246,7 @@ class CaffeWeights(Weights):
     def fetch(self, info, kwargs):
         path = fetch_file(
             self.url, keras_cache_dir(), file=self.file, checksum=self.checksum, what="the Caffe weights",
-            cache=f"{CACHE}; or pass weights='/path/to/{self.file}'",
+            cache=f"{KERAS_CACHE}; or pass weights='/path/to/{self.file}'",
         )
         return read_caffemodel(path)
 

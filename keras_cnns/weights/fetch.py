@@ -22,6 +22,10 @@ PROBE_TIMEOUT = 10
 CHECKSUMS = ("md5", "sha1", "sha256")
 
 
+#: Keras' cache, as the offline messages describe it (``keras_cache_dir``).
+KERAS_CACHE = "Keras' cache: $KERAS_HOME/models, by default ~/.keras/models"
+
+
 def keras_cache_dir():
     """Keras' cache folder for weight files: ``$KERAS_HOME/models``, by default
     ``~/.keras/models`` (``/tmp/.keras/models`` when that is not writable), read at each call."""

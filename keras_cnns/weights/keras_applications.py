@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from keras_cnns.weights.base import WEIGHTED, Weights, requested_shape, weighted_layers
-from keras_cnns.weights.fetch import fetch, keras_cache_dir
+from keras_cnns.weights.fetch import KERAS_CACHE, fetch, keras_cache_dir
 
 STORE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 #: keras.applications' own conv2d_bn() layers, named by Keras' counter.
@@ -138,7 +138,7 @@ class KerasApplicationsWeights(Weights):
         fname, url, checksum = self.file(options["include_top"], options.get("alpha", 1.0), shape)
         return fetch(
             url, keras_cache_dir(), file=fname, checksum=checksum, what="the ImageNet weights",
-            cache=f"Keras' cache: $KERAS_HOME/models, by default ~/.keras/models; or pass weights='/path/to/{fname}'",
+            cache=f"{KERAS_CACHE}; or pass weights='/path/to/{fname}'",
         )
 
     def read(self, path, info, kwargs):
