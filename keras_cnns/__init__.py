@@ -1,8 +1,8 @@
 """keras_cnns: the classic convolutional networks in Keras 3, exact to their papers.
 
 >>> import keras_cnns
->>> keras_cnns.list_models("resnet*")
-['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152']
+>>> keras_cnns.list_models("resnet*")  # ImageNet's, and the CIFAR-10 ResNets (resnet20 ... resnet1202)
+['resnet18', 'resnet20', 'resnet32', 'resnet34', 'resnet44', 'resnet50', 'resnet56', 'resnet101', 'resnet110', 'resnet152', 'resnet1202']
 >>> model = keras_cnns.create_model("resnet50", num_classes=10)
 >>> keras_cnns.model_info("resnet50").params
 25557032

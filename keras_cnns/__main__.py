@@ -14,6 +14,10 @@ of one block (``keras_cnns.diagram``).
 loss, per-class scores and a confusion matrix (``keras_cnns.evaluate``).
 ``python -m keras_cnns export RUN | --arch NAME --weights W --format saved_model,onnx,litert``:
 the inference model in each format, checked by its runtime (``keras_cnns.export``).
+``python -m keras_cnns experiment degradation [--depths 20,56] [--dataset SPEC] [--epochs N] [--output DIR]``:
+the ResNet paper's Figure 6, plain against residual networks (``keras_cnns.experiments.degradation``).
+``python -m keras_cnns experiment factorization [--channels C] [--size S] [--format text|markdown|csv]``:
+the arithmetic of the designs measured on built layers (``keras_cnns.experiments.factorization``).
 ``python -m keras_cnns train --arch NAME [options]``: the same as ``python train.py``
 (``keras_cnns.training``).
 ``python -m keras_cnns tune --arch NAME [options]``: the same as ``python tuning/search.py``
@@ -93,6 +97,61 @@ def _export(args):
     return run(args, sys.stdout, sys.stderr)
 
 
+def _depths(text):
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ints such as 20,56. Received: {text!r}") from None
+
+
+def _degradation(args):
+    from keras_cnns.experiments import degradation
+
+    print(degradation.CLAIM)
+    result = degradation.run(
+        args.depths, dataset=args.dataset, epochs=args.epochs, output=args.output, seed=args.seed,
+        image_size=args.image_size, batch_size=args.batch_size, data_dir=args.data_dir, verbose=args.verbose,
+    )
+    print("\n".join(degradation.table(result)))
+    print("\n".join(result.verdict()))
+    print(f"outputs: {os.path.join(args.output, 'degradation.png')}, {os.path.join(args.output, 'degradation.csv')}")
+    return 0
+
+
+def _factorization(args):
+    from keras_cnns.experiments import factorization
+
+    print(factorization.format_table(factorization.rows(channels=args.channels, size=args.size), args.format))
+    return 0
+
+
+def _experiment_parsers(commands):
+    experiment = commands.add_parser("experiment", help="the papers' claims as experiments: degradation, factorization")
+    experiments = experiment.add_subparsers(dest="experiment", required=True)
+    degrading = experiments.add_parser(
+        "degradation", help="train plainD and resnetD for each depth: the ResNet paper's Figure 6")
+    degrading.add_argument("--depths", type=_depths, default=(20, 56), metavar="D,D",
+                           help="depths of the plainD / resnetD pairs, among 20, 32, 44, 56 (default 20,56)")
+    degrading.add_argument("--dataset", default="digits", metavar="SPEC",
+                           help="digits (bundled, default), tfds:cifar10 (prepared), folder:PATH ...")
+    degrading.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs of each network (default 10)")
+    degrading.add_argument("--batch-size", type=int, default=None, metavar="N",
+                           help="global batch; lr 0.1 scaled by N/128 (default 32 on digits, else the paper's 128)")
+    degrading.add_argument("--image-size", type=int, default=32, metavar="S", help="square input size (default 32)")
+    degrading.add_argument("--seed", type=int, default=0)
+    degrading.add_argument("--data-dir", metavar="DIR", help="tensorflow-datasets folder")
+    degrading.add_argument("--output", default="runs/degradation", metavar="DIR",
+                           help="the experiment's folder: a run per network (resumed if interrupted) and the outputs")
+    degrading.add_argument("--verbose", default="2", choices=("0", "1", "2", "auto"), help="Keras' fit verbosity")
+    degrading.set_defaults(run=_degradation)
+    factoring = experiments.add_parser("factorization", help="parameters, multiply-adds and receptive fields of "
+                                       "factorized and reduced designs, measured on built layers")
+    factoring.add_argument("--channels", type=int, default=64, metavar="C", help="channels of the convolution rows (default 64)")
+    factoring.add_argument("--size", type=int, default=56, metavar="S", help="map size of the convolution rows (default 56)")
+    factoring.add_argument("--format", choices=("text", "markdown", "csv"), default="text")
+    factoring.set_defaults(run=_factorization)
+
+
 def main(argv=None):
     from keras_cnns.models import weight_tags
 
@@ -144,6 +203,7 @@ def main(argv=None):
 
     export_arguments(exporting)
     exporting.set_defaults(run=_export)
+    _experiment_parsers(commands)
     training = commands.add_parser("train", add_help=False, help="train a model (python train.py; train --help)")
     training.add_argument("options", nargs=argparse.REMAINDER)
     tuning = commands.add_parser("tune", add_help=False, help="search hyperparameters (python tuning/search.py; tune --help)")

@@ -2,9 +2,10 @@
 
 ``python -m keras_cnns compare [--format markdown|csv] [--plot FILE.png]`` prints, for each
 registered model, its year, depth, parameters and multiply-adds at its default input and
-the ImageNet error its paper reports with the protocol behind it; ``--plot`` draws the
-error against the multiply-adds with the marker area showing the parameters. The
-README's model table is this command's Markdown.
+the error its paper reports (ImageNet's, or CIFAR-10's for the CIFAR networks) with the
+protocol behind it; ``--plot`` draws the ImageNet errors against the multiply-adds with
+the marker area showing the parameters. The README's model table is this command's
+Markdown.
 
 Everything comes from the registry's metadata (``model_info``), whose parameters,
 multiply-adds and depth the tests check against the built models
@@ -22,7 +23,7 @@ SINGLE_VIEW = ("1 crop",)
 
 _CSV_COLUMNS = (
     "model", "family", "year", "paper", "url", "depth", "default_size", "min_size", "params", "gmacs",
-    "top1_error", "top5_error", "protocol", "source", "weights",
+    "top1_error", "top5_error", "dataset", "protocol", "source", "weights",
 )
 
 
@@ -31,7 +32,7 @@ def comparison(pattern=None):
     rows = []
     for name in list_models(pattern):
         info = model_info(name)
-        error = info.imagenet_error
+        error = info.paper_error
         rows.append({
             "model": name,
             "family": info.family,
@@ -45,6 +46,7 @@ def comparison(pattern=None):
             "gmacs": info.macs,
             "top1_error": error.top1 if error else None,
             "top5_error": error.top5 if error else None,
+            "dataset": error.dataset if error else "",
             "protocol": error.protocol if error else "",
             "source": error.source if error else "",
             "weights": "; ".join(weights.label for weights in info.weights),
@@ -59,13 +61,14 @@ def _error(value):
 def markdown_table(pattern=None):
     """The comparison as Markdown lines: the README's model table."""
     lines = [
-        "| model | paper | year | depth | input (min) | trainable params | GMACs | ImageNet top-1 / top-5 error (%) | protocol, source | ImageNet weights |",
+        "| model | paper | year | depth | input (min) | trainable params | GMACs | paper's top-1 / top-5 error (%) | protocol, source (ImageNet unless noted) | ImageNet weights |",
         "|---|---|---:|---:|---|---:|---:|---|---|---|",
     ]
     for row in comparison(pattern):
         authors = row["paper"].split(". ")[0]
         error = f"{_error(row['top1_error'])} / {_error(row['top5_error'])}" if row["protocol"] else "–"
-        protocol = f"{row['protocol']}, {row['source']}" if row["protocol"] else ""
+        dataset = "" if row["dataset"] in ("", "ImageNet") else f"{row['dataset']}: "
+        protocol = f"{dataset}{row['protocol']}, {row['source']}" if row["protocol"] else ""
         weights = row["weights"].replace("; ", ", ")
         lines.append(
             f"| `{row['model']}` | [{authors}]({row['url']}) | {row['year']} | {row['depth']} | "
@@ -155,7 +158,7 @@ def format_comparison(pattern=None, format="markdown"):
 
 def plot_comparison(path, pattern=None):
     """Draws top-1 and top-5 error against GMACs (log scale), one marker per model with a
-    paper error, its area proportional to the parameters; circles for one-crop errors,
+    paper's ImageNet error, its area proportional to the parameters; circles for one-crop errors,
     squares for multi-crop or dense evaluation. Writes ``path`` (PNG)."""
     import matplotlib
 
@@ -163,7 +166,7 @@ def plot_comparison(path, pattern=None):
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    rows = comparison(pattern)
+    rows = [row for row in comparison(pattern) if row["dataset"] == "ImageNet"]
     families = sorted({row["family"] for row in rows if row["protocol"]})
     colors = {family: plt.get_cmap("tab20")(i % 20) for i, family in enumerate(families)}
     figure, axes = plt.subplots(1, 2, figsize=(15, 6.5))

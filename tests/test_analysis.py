@@ -171,7 +171,7 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path):
 
 def test_benchmark_rejects_bad_options_in_one_line():
     bench = runpy.run_path(str(ROOT / "benchmarks" / "bench.py"))["main"]
-    with pytest.raises(SystemExit, match=r"Did you mean: resnet50.*Received: name='resnet5'"):
-        bench(["--models", "resnet5", "--results", "-"])
+    with pytest.raises(SystemExit, match=r"Did you mean: resnet50.*Received: name='resnt50'"):
+        bench(["--models", "resnt50", "--results", "-"])
     with pytest.raises(SystemExit, match=r"--xla takes a comma-separated list of \['off', 'on'\]. Received: --xla=maybe"):
         bench(["--models", "lenet5", "--xla", "maybe", "--results", "-"])

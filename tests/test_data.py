@@ -62,8 +62,10 @@ def test_tfds_specs_read_through_tensorflow_datasets(tmp_path):
 
     with tfds.testing.mock_data(num_examples=12, data_dir=str(tmp_path)):
         data = load_dataset("tfds:cifar10", data_dir=str(tmp_path), **SMALL)
+        cifar100 = load_dataset("tfds:cifar100", data_dir=str(tmp_path), preset="cifar", **SMALL)
         flowers = load_dataset("tfds:tf_flowers", data_dir=str(tmp_path), **SMALL)
     assert data.num_classes == 10  # cifar10's names come with its files, absent here
+    assert cifar100.num_classes == 100 and next(iter(cifar100.train))[0].shape == (8, 32, 32, 3)
     assert (data.train_count, data.validation_count) == (12, 12)  # train and test splits
     images, labels = next(iter(data.train))
     assert images.shape == (8, 32, 32, 3) and int(tf.reduce_max(labels)) < 10

@@ -6,8 +6,8 @@ import keras_cnns
 
 
 def test_unknown_model_name_lists_close_names():
-    with pytest.raises(ValueError, match=r"Did you mean: resnet50.*Received: name='resnet05'"):
-        keras_cnns.create_model("resnet05")
+    with pytest.raises(ValueError, match=r"Did you mean: resnet50.*Received: name='resnt50'"):
+        keras_cnns.create_model("resnt50")
     with pytest.raises(ValueError, match=r"Received: name='nothing_like_it'"):
         keras_cnns.model_info("nothing_like_it")
 

@@ -30,6 +30,7 @@ LAYERS = {
     "evaluate": 3,
     "export": 3,
     "diagram": 3,
+    "experiments": 3,
 }
 
 

@@ -7,7 +7,8 @@ from keras_cnns.models import registry
 
 
 def test_list_models_with_patterns():
-    assert keras_cnns.list_models("resnet*") == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert keras_cnns.list_models("resnet*") == ["resnet18", "resnet20", "resnet32", "resnet34", "resnet44", "resnet50",
+                                                 "resnet56", "resnet101", "resnet110", "resnet152", "resnet1202"]
     assert keras_cnns.list_models("vgg1?_bn") == ["vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
     assert keras_cnns.list_models("no_such_*") == []
     assert sorted(keras_cnns.list_models()) == sorted(registry._REGISTRY)
@@ -32,11 +33,11 @@ def test_metadata_is_complete(name):
     assert 0 < info.min_size <= info.default_size
     assert info.builder.__doc__, f"{name} has no docstring"
     assert getattr(keras_cnns, name) is info.builder  # `from keras_cnns import <name>` works
-    error = info.imagenet_error
+    error = info.paper_error
     if error is not None:  # a paper's figure: a percentage, its protocol and where it is
         assert error.top1 is not None or error.top5 is not None
         assert all(e is None or 0 < e < 100 for e in (error.top1, error.top5))
-        assert error.protocol and error.source
+        assert error.protocol and error.source and error.dataset in ("ImageNet", "CIFAR-10")
 
 
 def test_registering_a_name_twice_raises():

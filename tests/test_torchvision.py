@@ -238,5 +238,6 @@ def test_predict_and_list_with_torchvisions_weights(torch_home, tmp_path, capsys
     assert [row[0] for row in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
     assert rows[0][1:] == ["torchvision", "69.758", "torchvision", "resnet18"]  # tag, top-1, source
     assert main(["list", "resnet*"]) == 0
-    rows = capsys.readouterr().out.splitlines()[1:]
-    assert rows[0].endswith("  imagenet timm torchvision") and rows[2].endswith("  imagenet torchvision timm")
+    rows = {row.split()[0]: row for row in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["resnet18"].endswith("  imagenet timm torchvision") and rows["resnet50"].endswith("  imagenet torchvision timm")
+    assert rows["resnet20"].endswith("0.04055")  # the CIFAR ResNets: no weights

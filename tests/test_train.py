@@ -46,6 +46,7 @@ def _run(args, timeout=300, env=None):
 FAMILIES = {
     "lenet5": 16, "alexnet": 67, "nin": 39, "vgg11_bn": 32, "googlenet": 31, "inception_v3": 75,
     "inception_v4": 75, "inception_resnet_v1": 75, "resnet18": 32, "densenet121": 32, "mobilenet_v2": 32,
+    "resnet20": 8,
 }
 
 
@@ -54,7 +55,7 @@ FAMILIES = {
 #: family's builder with a shorter table (``model_args`` of a config file, as a search's
 #: best.json gives it).
 SHORTER = {"inception_v4": {"blocks": [1, 1, 1]}, "inception_resnet_v1": {"blocks": [1, 1, 1]},
-           "densenet121": {"block_sizes": [1, 1, 1, 1]}}
+           "densenet121": {"block_sizes": [1, 1, 1, 1]}, "resnet20": {"blocks": 1}}
 
 
 def test_one_model_of_each_family_trains():

@@ -16,6 +16,7 @@ from keras_cnns.training import resolve, train
 from keras_cnns.tuning import SPACES, CNNHyperModel, default_space, get_space, run_search
 from keras_cnns.tuning.spaces import spaces_of
 from keras_cnns.tuning import results as results_module
+from tests import reference
 from tests.processes import free_addresses, run_together, tf_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -211,14 +212,17 @@ PAPER_VALUES = [
     ("googlenet", "inception", dict(width_multiplier=1.0), 224, 6_998_552),
     ("vgg11", "vgg", dict(depth=11, batch_norm=True, fc_units=4096), 224, 132_868_840),
     ("lenet5", "lenet", dict(activation="tanh", width=1), 32, 61_706),
+    ("resnet110", "resnet_cifar", dict(depth=20, width=16), 32, 269_722),
+    ("plain20", "plain_cifar", dict(depth=56, width=16), 32, 853_018),
+    ("densenet_bc_100", "densenet_cifar", dict(growth_rate=12, compression=0.5), 32, 769_162),
 ]
 
 
 @pytest.mark.parametrize("arch, space, values, size, params", PAPER_VALUES, ids=[row[0] for row in PAPER_VALUES])
 def test_a_space_at_the_papers_values_builds_the_papers_network(arch, space, values, size, params):
     built, model_args = get_space(space, arch).model(model_info(arch), values)
-    model = create_model(built, input_shape=(size, size, 1 if built == "lenet5" else 3),
-                         num_classes=10 if built == "lenet5" else 1000, **model_args)
+    model = create_model(built, input_shape=(size, size, model_info(built).channels),
+                         num_classes=reference.NUM_CLASSES.get(built, 1000), **model_args)
     assert sum(int(keras.ops.size(w)) for w in model.trainable_weights) == params
 
 

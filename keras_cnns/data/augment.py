@@ -17,7 +17,7 @@ import numbers
 
 import tensorflow as tf
 
-PRESETS = ("alexnet", "vgg", "inception", "resnet", "none")
+PRESETS = ("alexnet", "vgg", "inception", "resnet", "cifar", "none")
 #: The resize methods of ``tf.image.resize`` (a ``Preprocessing.interpolation``).
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
 
@@ -78,6 +78,21 @@ def _center_crop(image, size):
 
 def _random_crop(image, seed, size):
     return tf.image.stateless_random_crop(image, [size, size, _channels(image)], seed)
+
+
+def cifar_padding(size):
+    """The zero border of the "cifar" preset: 4 pixels at 32, in proportion at other sizes."""
+    return max(1, round(size * 4 / 32))
+
+
+def _cifar_crop(image, seed, size):
+    """The whole image at ``size`` (resized only if it is not), zero-padded by
+    ``cifar_padding(size)`` on each side, then a random ``size`` crop (He et al. 2015,
+    section 4.2): a shift of up to the padding in each direction."""
+    pad = cifar_padding(size)
+    image = tf.image.resize(image, [size, size], method="bilinear", antialias=True)
+    image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
+    return _random_crop(image, seed, size)
 
 
 def _inception_crop(image, seed, size):
@@ -283,8 +298,13 @@ def train_transform(image, seed, *, preset, size, crop_pct=0.875, randaugment=No
     ``round(size * 256 / 224)``, takes a random crop, flips, then ``pca_lighting(sigma=0.1)``;
     "vgg" resizes the shorter side to S ~ U[256, 512] * size / 224, random crop and flip;
     "inception" takes a random-resized crop, flips and distorts colors (TF-slim's
-    ``distort_color``); "resnet" is "inception" without the color distortion. Color
-    distortion and PCA lighting are skipped for images without 3 channels.
+    ``distort_color``); "resnet" is "inception" without the color distortion; "cifar"
+    (the ResNet and DenseNet papers' CIFAR augmentation) resizes the whole image to
+    ``size`` (a 32x32 CIFAR image stays as it is), pads it with ``cifar_padding(size)``
+    black pixels on each side (4 at 32), takes a random ``size`` crop and flips. Color
+    distortion and PCA lighting are skipped for images without 3 channels. Every preset's
+    normalization (the per-channel mean and std of the papers' CIFAR recipes too) is the
+    model's ``Preprocessing``, applied after it.
 
     Args:
         image: (H, W, C) tensor with values in 0..255; H and W may be unknown.
@@ -321,6 +341,8 @@ def train_transform(image, seed, *, preset, size, crop_pct=0.875, randaugment=No
     elif preset in ("alexnet", "vgg"):
         shorter = round(size * 256 / 224) if preset == "alexnet" else _vgg_shorter_side(seeds[0], size)
         image = _random_crop(_resize_shorter(image, shorter), seeds[1], size)
+    elif preset == "cifar":
+        image = _cifar_crop(image, seeds[1], size)
     else:
         image = _inception_crop(image, seeds[0], size)
     if preset != "none":

@@ -2,28 +2,48 @@
 
 from keras import ops
 
-from keras_cnns.layers._base import Block, build_chain, call_chain, make_activation, output_chain, positive_int, register
+from keras_cnns.layers._base import (
+    Block,
+    build_chain,
+    call_chain,
+    check_choice,
+    make_activation,
+    output_chain,
+    positive_int,
+    register,
+)
 from keras_cnns.layers.conv import ConvBNAct
 
 __all__ = ["BasicBlock", "BottleneckBlock"]
+
+#: The shortcuts of a block whose shape changes (He et al. 2015, section 3.3): option B's
+#: 1x1 projection, option A's parameter-free identity (subsampled by the stride,
+#: zero-padded channels), or none at all (the paper's "plain" networks).
+SHORTCUTS = ("projection", "zero_pad", None)
 
 
 class _ResidualBlock(Block):
     """Shared plumbing: residual branch + shortcut, added, then the activation.
 
-    The shortcut is the identity when the shape is unchanged and a 1x1 convolution with
-    batch normalization (the paper's option B projection) when the stride or the channel
-    count changes; it is created in ``build`` because it depends on the input channels.
-    Strided 3x3 convolutions pad 1 on each side, as the reference implementations do.
+    The shortcut is the identity when the shape is unchanged. When the stride or the
+    channel count changes it is, by ``shortcut``, a 1x1 convolution with batch
+    normalization (``"projection"``, the paper's option B, created in ``build`` because it
+    depends on the input channels) or the input sampled every ``strides`` pixels from the
+    top-left one, its new channels zeros after the input's (``"zero_pad"``, option A, as
+    fb.resnet.torch's shortcutType A: no parameters). ``shortcut=None`` leaves the
+    shortcut out: the block of a plain network, with the same weights. Strided 3x3
+    convolutions pad 1 on each side, as the reference implementations do.
     """
 
-    def __init__(self, filters, strides, norm, norm_epsilon, norm_momentum, activation, **kwargs):
+    def __init__(self, filters, strides, shortcut, norm, norm_epsilon, norm_momentum, activation, **kwargs):
         super().__init__(**kwargs)
         positive_int(filters, "filters")
         if strides not in (1, 2):
             raise ValueError(f"Expected `strides` to be 1 or 2. Received: strides={strides!r}")
+        check_choice(shortcut, "shortcut", SHORTCUTS)
         self.filters = filters
         self.strides = strides
+        self.shortcut_type = shortcut
         self.norm = norm
         self.norm_epsilon = norm_epsilon
         self.norm_momentum = norm_momentum
@@ -50,16 +70,40 @@ class _ResidualBlock(Block):
     def out_channels(self):
         return self.filters * self.expansion
 
+    def get_config(self):
+        config = super().get_config()
+        config["shortcut"] = self.shortcut_type  # ``self.shortcut`` is the projection layer (saved files' path)
+        return config
+
     def build(self, input_shape):
-        if self.strides != 1 or input_shape[-1] != self.out_channels:
+        changes = self.strides != 1 or input_shape[-1] != self.out_channels
+        if changes and self.shortcut_type == "projection":
             self.shortcut = self._conv(self.out_channels, 1, self.strides, activation=None, name="shortcut")
             self.shortcut.build(input_shape)
+        if self.shortcut_type == "zero_pad" and input_shape[-1] > self.out_channels:
+            raise ValueError(
+                "A zero-padded shortcut cannot drop channels: the block's output has fewer than its input. "
+                f"Received: input channels {input_shape[-1]}, output channels {self.out_channels}"
+            )
         shape = build_chain(self._branch(), input_shape)
         self.act.build(shape)
 
+    def _zero_pad(self, inputs):
+        x = inputs[:, :: self.strides, :: self.strides, :] if self.strides > 1 else inputs
+        extra = self.out_channels - inputs.shape[-1]
+        return ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]]) if extra else x
+
     def call(self, inputs):
-        shortcut = inputs if self.shortcut is None else self.shortcut(inputs)
-        return self.act(ops.add(call_chain(self._branch(), inputs), shortcut))
+        branch = call_chain(self._branch(), inputs)
+        if self.shortcut_type is None:
+            return self.act(branch)
+        if self.shortcut is not None:
+            shortcut = self.shortcut(inputs)
+        elif self.shortcut_type == "zero_pad":
+            shortcut = self._zero_pad(inputs)
+        else:
+            shortcut = inputs
+        return self.act(ops.add(branch, shortcut))
 
     def compute_output_shape(self, input_shape):
         return output_chain(self._branch(), input_shape)
@@ -72,6 +116,9 @@ class BasicBlock(_ResidualBlock):
     Args:
         filters: int, channels of both convolutions and of the output.
         strides: 1 or 2, the stride of the first convolution. Defaults to 1.
+        shortcut: ``"projection"`` (option B), ``"zero_pad"`` (option A) or None (a
+            plain block): the shortcut when the shape changes (``SHORTCUTS``). Defaults
+            to ``"projection"``.
         norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
         norm_epsilon: float. Defaults to 1e-5.
         norm_momentum: float. Defaults to 0.9.
@@ -81,6 +128,8 @@ class BasicBlock(_ResidualBlock):
 
     >>> BasicBlock(128, strides=2).compute_output_shape((None, 56, 56, 64))
     (None, 28, 28, 128)
+    >>> BasicBlock(32, strides=2, shortcut="zero_pad").compute_output_shape((None, 32, 32, 16))
+    (None, 16, 16, 32)
     """
 
     expansion = 1
@@ -89,13 +138,14 @@ class BasicBlock(_ResidualBlock):
         self,
         filters,
         strides=1,
+        shortcut="projection",
         norm="batch",
         norm_epsilon=1e-5,
         norm_momentum=0.9,
         activation="relu",
         **kwargs,
     ):
-        super().__init__(filters, strides, norm, norm_epsilon, norm_momentum, activation, **kwargs)
+        super().__init__(filters, strides, shortcut, norm, norm_epsilon, norm_momentum, activation, **kwargs)
         self.conv1 = self._conv(filters, 3, strides, name="conv1")
         self.conv2 = self._conv(filters, 3, activation=None, name="conv2")
 
@@ -120,6 +170,8 @@ class BottleneckBlock(_ResidualBlock):
         width: int or None, channels of the 3x3 convolution; None means ``filters``.
         expansion: int, output channels are ``filters * expansion``. Defaults to 4.
         stride_in_3x3: bool. Defaults to False.
+        shortcut: ``"projection"``, ``"zero_pad"`` or None, as ``BasicBlock``'s.
+            Defaults to ``"projection"``.
         norm: ``"batch"``, ``"sync_batch"`` or None. Defaults to ``"batch"``.
         norm_epsilon: float. Defaults to 1e-5.
         norm_momentum: float. Defaults to 0.9.
@@ -139,13 +191,14 @@ class BottleneckBlock(_ResidualBlock):
         width=None,
         expansion=4,
         stride_in_3x3=False,
+        shortcut="projection",
         norm="batch",
         norm_epsilon=1e-5,
         norm_momentum=0.9,
         activation="relu",
         **kwargs,
     ):
-        super().__init__(filters, strides, norm, norm_epsilon, norm_momentum, activation, **kwargs)
+        super().__init__(filters, strides, shortcut, norm, norm_epsilon, norm_momentum, activation, **kwargs)
         positive_int(expansion, "expansion")
         self.groups = groups
         self.width = width

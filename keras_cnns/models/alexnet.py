@@ -224,7 +224,7 @@ _FAMILY = dict(depth=8, recipe=RECIPE, space=SPACE, family_builder=AlexNet, feat
 
 @register_model(
     **_FAMILY,
-    imagenet_error=PaperError(40.7, 18.2, "10 crops", "Table 2 (1 CNN)"),
+    paper_error=PaperError(40.7, 18.2, "10 crops", "Table 2 (1 CNN)"),
     paper="Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012",
     year=2012,
     url="https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks",
@@ -249,7 +249,7 @@ def alexnet(*, convs=ALEXNET_CONVS, default_size=ALEXNET_SIZE, name="alexnet", *
 
 @register_model(
     **_FAMILY,
-    imagenet_error=PaperError(43.478, 20.934, "1 crop", "torchvision's weights (the paper reports no ImageNet error)"),
+    paper_error=PaperError(43.478, 20.934, "1 crop", "torchvision's weights (the paper reports no ImageNet error)"),
     paper="Krizhevsky. One weird trick for parallelizing convolutional neural networks. arXiv 2014",
     year=2014,
     url="https://arxiv.org/abs/1404.5997",
@@ -272,7 +272,7 @@ def alexnet_owt(*, convs=ALEXNET_OWT_CONVS, default_size=DEFAULT_SIZE, name="ale
 
 @register_model(
     **_FAMILY,
-    imagenet_error=PaperError(38.4, 16.5, "1 model", "Table 2"),
+    paper_error=PaperError(38.4, 16.5, "1 model", "Table 2"),
     paper="Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV 2014",
     year=2013,
     url="https://arxiv.org/abs/1311.2901",

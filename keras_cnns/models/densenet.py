@@ -15,7 +15,7 @@ from keras_cnns.layers._base import check_choice, make_activation, make_norm, po
 from keras_cnns.models._builder import build_model
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import Choice, Recipe, Space, same_name_arguments
-from keras_cnns.weights import IMAGENET_RGB, KerasApplicationsWeights, TorchvisionWeights
+from keras_cnns.weights import CIFAR10_RGB, IMAGENET_RGB, KerasApplicationsWeights, TorchvisionWeights
 from keras_cnns.weights.keras_applications import recognizer
 from keras_cnns.weights.torchvision import count_modules
 
@@ -35,7 +35,11 @@ def min_size(block_sizes, stem="imagenet"):
     """The smallest input: the total stride, the stem's times 2 per transition."""
     return STEMS[stem] * 2 ** (len(block_sizes) - 1)
 
-__all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201", "densenet264"]
+#: DenseNet-BC (L=100, k=12) for CIFAR, Table 2: three blocks of (100 - 4) / 6 = 16
+#: bottleneck layers.
+BLOCK_SIZES_BC_100 = (16, 16, 16)
+
+__all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201", "densenet264", "densenet_bc_100"]
 
 
 def DenseNet(
@@ -142,6 +146,26 @@ SPACE = Space(
     "DenseNet growth rate and compression",
 )
 
+#: Huang et al. 2016, section 4.2 (CIFAR and SVHN), with the "+" augmentation of
+#: section 4.1 (DenseNet-BC-100's 4.51 % in Table 2 is C10+).
+CIFAR_RECIPE = Recipe(
+    optimizer="nesterov", lr=0.1, momentum=0.9, weight_decay=1e-4, batch_size=64, epochs=300,
+    schedule="step", schedule_args=dict(milestones=(150, 225), gamma=0.1), augment="cifar",
+    source="Huang et al. 2016, sections 4.1-4.2 (SGD, Nesterov momentum 0.9, lr 0.1 divided by 10 at 50% and 75% "
+           "of 300 epochs, weight decay 1e-4, batch 64; padding, random crops and flips)",
+    notes="No dropout with data augmentation, as the paper.",
+)
+CIFAR_SPACE = Space(
+    "densenet_cifar",
+    (
+        Choice("growth_rate", (12, 24, 40), "channels each dense layer adds (k), the stem 2k (Table 2: 12, 24, 40)"),
+        Choice("compression", (0.5, 0.75, 1.0), "fraction of channels a transition keeps", default=0.5),
+    ),
+    lambda info, v: (info.name, dict(growth_rate=v["growth_rate"], initial_features=2 * v["growth_rate"],
+                                     compression=v["compression"])),
+    "CIFAR DenseNet-BC growth rate and compression",
+)
+
 
 # --- Weights ---------------------------------------------------------------------------
 
@@ -233,7 +257,7 @@ def _meta(depth, params, macs, weights=(), extra=""):
         _keras_weights(121, ("9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"), 75.0),
         _torchvision(121, "densenet121-a639ec97.pth", 74.434, BLOCK_SIZES[121]),
     ]),
-    imagenet_error=PaperError(25.02, 7.71, "1 crop", "Table 3"),
+    paper_error=PaperError(25.02, 7.71, "1 crop", "Table 3"),
 )
 def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
     """DenseNet-121 (DenseNet-BC, k=32, blocks 6-12-24-16)."""
@@ -241,7 +265,7 @@ def densenet121(*, block_sizes=BLOCK_SIZES[121], name="densenet121", **kwargs):
 
 
 @register_model(
-    imagenet_error=PaperError(22.862, 6.440, "1 crop", "torchvision's weights (not in the paper)"),
+    paper_error=PaperError(22.862, 6.440, "1 crop", "torchvision's weights (not in the paper)"),
     **_meta(
         161,
         28_681_000,
@@ -262,7 +286,7 @@ def densenet161(*, block_sizes=BLOCK_SIZES_161, growth_rate=48, initial_features
         _keras_weights(169, ("d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b"), 76.2),
         _torchvision(169, "densenet169-b2777c0a.pth", 75.6, BLOCK_SIZES[169]),
     ]),
-    imagenet_error=PaperError(23.80, 6.85, "1 crop", "Table 3"),
+    paper_error=PaperError(23.80, 6.85, "1 crop", "Table 3"),
 )
 def densenet169(*, block_sizes=BLOCK_SIZES[169], name="densenet169", **kwargs):
     """DenseNet-169 (DenseNet-BC, k=32, blocks 6-12-32-32)."""
@@ -274,7 +298,7 @@ def densenet169(*, block_sizes=BLOCK_SIZES[169], name="densenet169", **kwargs):
         _keras_weights(201, ("1ceb130c1ea1b78c3bf6114dbdfd8807", "c13680b51ded0fb44dff2d8f86ac8bb1"), 77.3),
         _torchvision(201, "densenet201-c1103571.pth", 76.896, BLOCK_SIZES[201]),
     ]),
-    imagenet_error=PaperError(22.58, 6.34, "1 crop", "Table 3"),
+    paper_error=PaperError(22.58, 6.34, "1 crop", "Table 3"),
 )
 def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
     """DenseNet-201 (DenseNet-BC, k=32, blocks 6-12-48-32)."""
@@ -282,7 +306,7 @@ def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
 
 
 @register_model(
-    imagenet_error=PaperError(22.15, 6.12, "1 crop", "Table 3"),
+    paper_error=PaperError(22.15, 6.12, "1 crop", "Table 3"),
     **_meta(
         265,
         33_337_704,
@@ -297,3 +321,30 @@ def densenet201(*, block_sizes=BLOCK_SIZES[201], name="densenet201", **kwargs):
 def densenet264(*, block_sizes=BLOCK_SIZES[264], name="densenet264", **kwargs):
     """DenseNet-264 (DenseNet-BC, k=32, blocks 6-12-64-48)."""
     return DenseNet(block_sizes=block_sizes, name=name, **kwargs)
+
+
+@register_model(
+    paper="Huang, Liu, van der Maaten, Weinberger. Densely Connected Convolutional Networks. CVPR 2017",
+    year=2016,
+    url="https://arxiv.org/abs/1608.06993",
+    default_size=DEFAULT_SIZES["cifar"],
+    min_size=min_size(BLOCK_SIZES_BC_100, "cifar"),
+    params=769_162,
+    macs=0.288,
+    depth=100,
+    paper_error=PaperError(4.51, None, "test set", "Table 2 (C10+: with augmentation)", dataset="CIFAR-10"),
+    preprocessing=CIFAR10_RGB,
+    deviations=(
+        "DenseNet-BC (L=100, k=12) for CIFAR as in Table 2: a 3x3 stem of 2k = 24 channels without batch norm, "
+        "three dense blocks of 16 bottleneck layers, compression 0.5, no dropout (the paper's with augmentation)."
+    ),
+    feature_layers=("conv1", "conv2", "conv3", "conv4", "relu"),
+    recipe=CIFAR_RECIPE,
+    space=CIFAR_SPACE,
+    family_builder=DenseNet,
+)
+def densenet_bc_100(*, block_sizes=BLOCK_SIZES_BC_100, growth_rate=12, initial_features=24, stem="cifar",
+                    num_classes=10, name="densenet_bc_100", **kwargs):
+    """DenseNet-BC-100 for CIFAR-10 (k=12, three blocks of 16 bottleneck layers, 0.8M parameters)."""
+    return DenseNet(block_sizes=block_sizes, growth_rate=growth_rate, initial_features=initial_features, stem=stem,
+                    num_classes=num_classes, name=name, **kwargs)

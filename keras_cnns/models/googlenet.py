@@ -441,7 +441,7 @@ _FAMILY = dict(default_size=DEFAULT_SIZE, space=INCEPTION_SPACE, family_builder=
     **_PAPER,
     **_FAMILY,
     depth=22,
-    imagenet_error=PaperError(None, 10.07, "1 crop", "Table 3 (1 model)"),
+    paper_error=PaperError(None, 10.07, "1 crop", "Table 3 (1 model)"),
     min_size=min_size(GOOGLENET_MODULES),
     aux_min_size=aux_min_size(GOOGLENET_MODULES, AUX_AFTER),
     params=6_998_552,
@@ -477,7 +477,7 @@ def googlenet(*, aux_logits=False, name="googlenet", **kwargs):
     **_PAPER,
     **_FAMILY,
     depth=22,
-    imagenet_error=PaperError(30.222, 10.470, "1 crop", "torchvision's weights (TF-slim's Inception V1)"),
+    paper_error=PaperError(30.222, 10.470, "1 crop", "torchvision's weights (TF-slim's Inception V1)"),
     min_size=min_size(GOOGLENET_BN_MODULES),
     aux_min_size=aux_min_size(GOOGLENET_BN_MODULES, AUX_AFTER),
     params=6_624_904,
@@ -508,7 +508,7 @@ def googlenet_bn(*, modules=GOOGLENET_BN_MODULES, aux_logits=False, transform_in
 @register_model(
     **_FAMILY,
     depth=34,
-    imagenet_error=PaperError(25.2, 7.82, "1 crop", "Table 2"),
+    paper_error=PaperError(25.2, 7.82, "1 crop", "Table 2"),
     paper="Ioffe, Szegedy. Batch Normalization: Accelerating Deep Network Training by "
     "Reducing Internal Covariate Shift. ICML 2015",
     year=2015,

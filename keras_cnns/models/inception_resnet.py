@@ -208,7 +208,7 @@ _FAMILY = dict(**PAPER, default_size=DEFAULT_SIZE, min_size=MIN_SIZE, recipe=REC
 
 @register_model(
     depth=93,
-    imagenet_error=PaperError(21.3, 5.5, "1 crop", "Table 2"),
+    paper_error=PaperError(21.3, 5.5, "1 crop", "Table 2"),
     **_FAMILY,
     params=22_756_328,
     macs=6.206,
@@ -231,7 +231,7 @@ def inception_resnet_v1(*, name="inception_resnet_v1", **kwargs):
 
 @register_model(
     depth=176,
-    imagenet_error=PaperError(19.9, 4.9, "1 crop", "Table 2"),
+    paper_error=PaperError(19.9, 4.9, "1 crop", "Table 2"),
     **_FAMILY,
     params=55_843_464,
     macs=13.156,

@@ -208,7 +208,7 @@ KERAS = KerasApplicationsWeights(
 
 @register_model(
     depth=48,
-    imagenet_error=PaperError(21.2, 5.6, "1 crop", "Abstract, Table 3"),
+    paper_error=PaperError(21.2, 5.6, "1 crop", "Abstract, Table 3"),
     paper=(
         "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception Architecture "
         "for Computer Vision. CVPR 2016"

@@ -196,7 +196,7 @@ TIMM = TimmWeights(
 @register_model(
     weights=[TIMM],
     depth=76,
-    imagenet_error=PaperError(20.0, 5.0, "1 crop", "Table 2"),
+    paper_error=PaperError(20.0, 5.0, "1 crop", "Table 2"),
     **PAPER,
     default_size=DEFAULT_SIZE,
     min_size=MIN_SIZE,

@@ -304,7 +304,7 @@ _FAMILY = dict(default_size=DEFAULT_SIZE, min_size=MIN_SIZE, recipe=RECIPE, spac
 
 @register_model(
     depth=28,
-    imagenet_error=PaperError(29.4, None, "1 crop", "Table 8"),
+    paper_error=PaperError(29.4, None, "1 crop", "Table 8"),
     paper=(
         "Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam. MobileNets: "
         "Efficient Convolutional Neural Networks for Mobile Vision Applications. arXiv 2017"
@@ -335,7 +335,7 @@ def mobilenet(*, name="mobilenet", **kwargs):
 
 @register_model(
     depth=53,
-    imagenet_error=PaperError(28.0, None, "1 crop", "Table 4"),
+    paper_error=PaperError(28.0, None, "1 crop", "Table 4"),
     paper=(
         "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and "
         "Linear Bottlenecks. CVPR 2018"

@@ -151,7 +151,7 @@ CAFFE = CaffeWeights(
 
 @register_model(
     depth=12,
-    imagenet_error=PaperError(40.64, None, "1 crop", "the authors' Caffe Model Zoo model (the paper reports no ImageNet error)"),
+    paper_error=PaperError(40.64, None, "1 crop", "the authors' Caffe Model Zoo model (the paper reports no ImageNet error)"),
     paper="Lin, Chen, Yan. Network In Network. ICLR 2014",
     year=2013,
     url="https://arxiv.org/abs/1312.4400",

@@ -26,11 +26,12 @@ IMAGENET = "imagenet"
 
 @dataclasses.dataclass(frozen=True)
 class PaperError:
-    """The ImageNet error a model's paper reports, in %.
+    """The error a model's paper reports, in %.
 
-    ILSVRC-2012 validation unless ``protocol`` says otherwise. Papers evaluate in
-    different ways (one center crop, 10 crops, dense multi-scale), so only errors of the
-    same protocol compare.
+    ILSVRC-2012 validation for ``dataset="ImageNet"`` (unless ``protocol`` says
+    otherwise), the test set for CIFAR. Papers evaluate in different ways (one center
+    crop, 10 crops, dense multi-scale), so only errors of the same dataset and protocol
+    compare.
 
     Attributes:
         top1: top-1 error, or None where the paper gives none.
@@ -38,12 +39,14 @@ class PaperError:
         protocol: how it was evaluated: "1 crop", "10 crops", "dense, 1 scale", ...
         source: where the figure is ("Table 3"); for a figure not from the paper, who
             published it.
+        dataset: "ImageNet" (the default), "CIFAR-10", ...
     """
 
     top1: object
     top5: object
     protocol: str
     source: str
+    dataset: str = "ImageNet"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +66,8 @@ class ModelInfo:
         macs: forward multiply-adds in G at the default input (Conv2D and Dense).
         depth: weight layers (convolutions and dense layers) on the longest path from
             input to output, as the papers count (VGG-16: 16; ResNet-50: 50).
-        imagenet_error: the ``PaperError`` its paper reports, or None (no ImageNet result).
+        paper_error: the ``PaperError`` its paper reports (on ImageNet, or on CIFAR-10
+            for the CIFAR networks), or None.
         channels: input channels of the default input (3; LeNet-5: 1).
         preprocessing: the ``Preprocessing`` of a model trained from scratch (train.py's
             default; scale-free: ImageNet mean and std on RGB in [0, 1] for the
@@ -92,7 +96,7 @@ class ModelInfo:
     params: int
     macs: float
     depth: int
-    imagenet_error: object
+    paper_error: object
     channels: int
     preprocessing: Preprocessing
     deviations: str
@@ -103,6 +107,12 @@ class ModelInfo:
     aux_min_size: int
     arguments: frozenset = dataclasses.field(repr=False)
     builder: Callable = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def imagenet_error(self):
+        """``paper_error`` when it is an ImageNet figure, else None."""
+        error = self.paper_error
+        return error if error is not None and error.dataset == "ImageNet" else None
 
     @property
     def tags(self):
@@ -212,7 +222,7 @@ def register_model(
     macs,
     depth,
     recipe,
-    imagenet_error=None,
+    paper_error=None,
     channels=3,
     preprocessing=IMAGENET_RGB,
     deviations="",
@@ -251,7 +261,7 @@ def register_model(
             params=params,
             macs=macs,
             depth=depth,
-            imagenet_error=imagenet_error,
+            paper_error=paper_error,
             channels=channels,
             preprocessing=preprocessing,
             deviations=deviations,

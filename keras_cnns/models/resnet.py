@@ -283,7 +283,7 @@ V1_5 = dict(stride_in_3x3=True)
     **_resnet_meta(18, 11_689_512, 1.814, [
         _timm("resnet18", "a1_in1k", 71.504, 0.95, block="BasicBlock"),
         _torchvision("resnet18", "resnet18-f37072fd.pth", 69.758, block="BasicBlock")]),
-    imagenet_error=PaperError(27.88, None, "10 crops", "Table 2"),
+    paper_error=PaperError(27.88, None, "10 crops", "Table 2"),
 )
 def resnet18(*, layers=LAYERS[18], name="resnet18", **kwargs):
     """ResNet-18."""
@@ -294,7 +294,7 @@ def resnet18(*, layers=LAYERS[18], name="resnet18", **kwargs):
     **_resnet_meta(34, 21_797_672, 3.664, [
         _timm("resnet34", "a1_in1k", 76.420, 0.95, block="BasicBlock"),
         _torchvision("resnet34", "resnet34-b627a593.pth", 73.314, block="BasicBlock")]),
-    imagenet_error=PaperError(24.52, 7.46, "10 crops", "Table 3 (34 B)"),
+    paper_error=PaperError(24.52, 7.46, "10 crops", "Table 3 (34 B)"),
 )
 def resnet34(*, layers=LAYERS[34], name="resnet34", **kwargs):
     """ResNet-34."""
@@ -305,7 +305,7 @@ def resnet34(*, layers=LAYERS[34], name="resnet34", **kwargs):
     **_resnet_meta(50, 25_557_032, 3.858, [
         _keras_weights(50), _torchvision("resnet50", "resnet50-11ad3fa6.pth", 80.858, 232, **V1_5),
         _timm("resnet50", "a1h_in1k", 80.654, 1.0, **V1_5)]),
-    imagenet_error=PaperError(22.85, 6.71, "10 crops", "Table 3"),
+    paper_error=PaperError(22.85, 6.71, "10 crops", "Table 3"),
 )
 def resnet50(*, layers=LAYERS[50], name="resnet50", **kwargs):
     """ResNet-50 (v1; ``stride_in_3x3=True`` for v1.5)."""
@@ -316,7 +316,7 @@ def resnet50(*, layers=LAYERS[50], name="resnet50", **kwargs):
     **_resnet_meta(101, 44_549_160, 7.570, [
         _keras_weights(101), _torchvision("resnet101", "resnet101-cd907fc2.pth", 81.886, 232, **V1_5),
         _timm("resnet101", "a1h_in1k", 81.950, 0.95, **V1_5)]),
-    imagenet_error=PaperError(21.75, 6.05, "10 crops", "Table 3"),
+    paper_error=PaperError(21.75, 6.05, "10 crops", "Table 3"),
 )
 def resnet101(*, layers=LAYERS[101], name="resnet101", **kwargs):
     """ResNet-101 (v1; ``stride_in_3x3=True`` for v1.5)."""
@@ -327,7 +327,7 @@ def resnet101(*, layers=LAYERS[101], name="resnet101", **kwargs):
     **_resnet_meta(152, 60_192_808, 11.282, [
         _keras_weights(152), _torchvision("resnet152", "resnet152-f82ba261.pth", 82.284, 232, **V1_5),
         _timm("resnet152", "a1h_in1k", 82.818, 0.95, **V1_5)]),
-    imagenet_error=PaperError(21.43, 5.71, "10 crops", "Table 3"),
+    paper_error=PaperError(21.43, 5.71, "10 crops", "Table 3"),
 )
 def resnet152(*, layers=LAYERS[152], name="resnet152", **kwargs):
     """ResNet-152 (v1; ``stride_in_3x3=True`` for v1.5)."""
@@ -337,7 +337,7 @@ def resnet152(*, layers=LAYERS[152], name="resnet152", **kwargs):
 @register_model(
     **_resnext_meta(50, 25_028_904, 4.230, [
         _torchvision("resnext50_32x4d", "resnext50_32x4d-1a0047aa.pth", 81.198, 232, groups=32, width=4)]),
-    imagenet_error=PaperError(22.2, None, "1 crop", "Table 3"),
+    paper_error=PaperError(22.2, None, "1 crop", "Table 3"),
 )
 def resnext50_32x4d(*, layers=LAYERS[50], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext50_32x4d", **kwargs):
     """ResNeXt-50, 32 groups of width 4."""
@@ -350,7 +350,7 @@ def resnext50_32x4d(*, layers=LAYERS[50], groups=32, width_per_group=4, stride_i
 @register_model(
     **_resnext_meta(101, 44_177_704, 7.970, [
         _timm("resnext101_32x4d", "gluon_in1k", 80.336, 0.875, groups=32, width=4, **V1_5)]),
-    imagenet_error=PaperError(21.2, None, "1 crop", "Table 3"),
+    paper_error=PaperError(21.2, None, "1 crop", "Table 3"),
 )
 def resnext101_32x4d(*, layers=LAYERS[101], groups=32, width_per_group=4, stride_in_3x3=True, name="resnext101_32x4d", **kwargs):
     """ResNeXt-101, 32 groups of width 4."""
@@ -375,7 +375,7 @@ def resnext101_32x8d(*, layers=LAYERS[101], groups=32, width_per_group=8, stride
 @register_model(
     **_resnext_meta(101, 83_455_272, 15.460, [
         _torchvision("resnext101_64x4d", "resnext101_64x4d-173b62eb.pth", 83.246, 232, groups=64, width=4)]),
-    imagenet_error=PaperError(20.4, 5.3, "1 crop", "Table 4"),
+    paper_error=PaperError(20.4, 5.3, "1 crop", "Table 4"),
 )
 def resnext101_64x4d(*, layers=LAYERS[101], groups=64, width_per_group=4, stride_in_3x3=True, name="resnext101_64x4d", **kwargs):
     """ResNeXt-101, 64 groups of width 4."""

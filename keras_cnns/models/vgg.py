@@ -166,7 +166,7 @@ def _meta(depth, params, macs, weights, bn=False):
 
 @register_model(
     **_meta(11, 132_863_336, 7.609, [_torchvision(11, False, "vgg11-8a719046.pth", 69.02)]),
-    imagenet_error=PaperError(29.6, 10.4, "dense, 1 scale (S=Q=256)", "Table 3"),
+    paper_error=PaperError(29.6, 10.4, "dense, 1 scale (S=Q=256)", "Table 3"),
 )
 def vgg11(*, name="vgg11", **kwargs):
     """VGG-11 (configuration A)."""
@@ -175,7 +175,7 @@ def vgg11(*, name="vgg11", **kwargs):
 
 @register_model(
     **_meta(13, 133_047_848, 11.308, [_torchvision(13, False, "vgg13-19584684.pth", 69.928)]),
-    imagenet_error=PaperError(28.7, 9.9, "dense, 1 scale (S=Q=256)", "Table 3"),
+    paper_error=PaperError(28.7, 9.9, "dense, 1 scale (S=Q=256)", "Table 3"),
 )
 def vgg13(*, name="vgg13", **kwargs):
     """VGG-13 (configuration B)."""
@@ -187,7 +187,7 @@ def vgg13(*, name="vgg13", **kwargs):
         _keras_weights(16, ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"), 71.3),
         _torchvision(16, False, "vgg16-397923af.pth", 71.592),
     ]),
-    imagenet_error=PaperError(27.0, 8.8, "dense, 1 scale (S=Q=256)", "Table 3"),
+    paper_error=PaperError(27.0, 8.8, "dense, 1 scale (S=Q=256)", "Table 3"),
 )
 def vgg16(*, name="vgg16", **kwargs):
     """VGG-16 (configuration D)."""
@@ -199,7 +199,7 @@ def vgg16(*, name="vgg16", **kwargs):
         _keras_weights(19, ("cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6"), 71.3),
         _torchvision(19, False, "vgg19-dcbb9e9d.pth", 72.376),
     ]),
-    imagenet_error=PaperError(27.3, 9.0, "dense, 1 scale (S=Q=256)", "Table 3"),
+    paper_error=PaperError(27.3, 9.0, "dense, 1 scale (S=Q=256)", "Table 3"),
 )
 def vgg19(*, name="vgg19", **kwargs):
     """VGG-19 (configuration E)."""

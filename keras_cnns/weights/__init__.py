@@ -25,7 +25,7 @@ from keras_cnns.weights.base import SKIP, Weights, classifier_layer, copy_weight
 from keras_cnns.weights.cadene import CadeneWeights
 from keras_cnns.weights.caffe import CaffeWeights
 from keras_cnns.weights.keras_applications import KerasApplicationsWeights
-from keras_cnns.weights.preprocessing import IMAGENET_CAFFE, IMAGENET_INCEPTION, IMAGENET_RGB, Preprocessing
+from keras_cnns.weights.preprocessing import CIFAR10_RGB, IMAGENET_CAFFE, IMAGENET_INCEPTION, IMAGENET_RGB, Preprocessing
 from keras_cnns.weights.saved import RunRecord, SavedWeights, read_run, write_run
 from keras_cnns.weights.timm import TimmWeights
 from keras_cnns.weights.torchvision import TorchvisionWeights
@@ -33,6 +33,7 @@ from keras_cnns.weights.torchvision import TorchvisionWeights
 __all__ = [
     "CadeneWeights",
     "CaffeWeights",
+    "CIFAR10_RGB",
     "IMAGENET_CAFFE",
     "IMAGENET_INCEPTION",
     "IMAGENET_RGB",

@@ -104,3 +104,6 @@ IMAGENET_RGB = Preprocessing(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12,
 IMAGENET_CAFFE = Preprocessing(mean=(103.939, 116.779, 123.68), std=(1.0, 1.0, 1.0), channel_order="BGR")
 #: RGB scaled to [-1, 1] (TF-slim, keras.applications' "tf" mode).
 IMAGENET_INCEPTION = Preprocessing(mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5))
+#: CIFAR-10's training-set per-channel mean and std in pixel units, as Facebook's Torch
+#: training code for CIFAR-10 states them (datasets/cifar10.lua); no evaluation crop.
+CIFAR10_RGB = Preprocessing(mean=(125.3, 123.0, 113.9), std=(63.0, 62.1, 66.7), crop_pct=1.0)

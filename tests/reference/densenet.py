@@ -9,7 +9,8 @@ FEATURES: the channels after the last dense block, 64 + 32 * n halved at each
 transition (1024 / 1664 / 1920 / 2688; DenseNet-161: 96 + 48 * n, 2208). MIN_SIZE: keras.applications' DenseNet minimum.
 SPATIAL: the output sizes of Table 1 at 224. CIFAR_PARAMS: the paper's Table 2 networks
 (10 classes, 32x32 input, exact counts computed in the reference table; Table 2 rounds
-them to 1.0M and 0.8M).
+them to 1.0M and 0.8M); densenet_bc_100 is the second, its MACS computed from that layout
+(the literature's "0.29 GFLOPs").
 """
 
 from keras_cnns import layers as blocks
@@ -20,6 +21,7 @@ PARAMS = {
     "densenet169": 14_149_480,
     "densenet201": 20_013_928,
     "densenet264": 33_337_704,
+    "densenet_bc_100": 769_162,  # Table 2's DenseNet-BC (L=100, k=12): CIFAR_PARAMS
 }
 TOTAL = {
     "densenet121": 8_062_504,
@@ -27,9 +29,13 @@ TOTAL = {
     "densenet169": 14_307_880,
     "densenet201": 20_242_984,
     "densenet264": 33_736_232,
+    "densenet_bc_100": 793_150,  # + the moving mean and variance of 11,994 batch-norm channels
 }
-MACS = {"densenet121": "2.834", "densenet161": "7.728", "densenet169": "3.360", "densenet201": "4.291", "densenet264": "5.752"}
-FEATURES = {"densenet121": 1024, "densenet161": 2208, "densenet169": 1664, "densenet201": 1920, "densenet264": 2688}
+MACS = {"densenet121": "2.834", "densenet161": "7.728", "densenet169": "3.360", "densenet201": "4.291", "densenet264": "5.752",
+        "densenet_bc_100": "0.288"}
+FEATURES = {"densenet121": 1024, "densenet161": 2208, "densenet169": 1664, "densenet201": 1920, "densenet264": 2688,
+            "densenet_bc_100": 342}  # 24 + 16 * 12 halved, twice, then + 16 * 12
+NUM_CLASSES = {"densenet_bc_100": 10}
 MIN_SIZE = {"densenet121": 32, "densenet169": 32, "densenet201": 32}
 SPATIAL = {
     "densenet121": {
@@ -67,4 +73,5 @@ BLOCKS = {
 
 #: Depth: the names count convolutions and the classifier (Table 1). Table 1's DenseNet-264
 #: blocks (6-12-64-48) counted that way make 265, as the registry's deviations say.
-DEPTH = {"densenet121": 121, "densenet161": 161, "densenet169": 169, "densenet201": 201, "densenet264": 265}
+DEPTH = {"densenet121": 121, "densenet161": 161, "densenet169": 169, "densenet201": 201, "densenet264": 265,
+         "densenet_bc_100": 100}

@@ -54,6 +54,9 @@ BLOCKS = {
         (lambda: blocks.BasicBlock(8, strides=2), (2, 8, 8, 4), (2, 4, 4, 8), 944),
         # identity shortcut: 2 * 3*3*8*8 + 2 * 16
         (lambda: blocks.BasicBlock(8), (2, 4, 4, 8), (2, 4, 4, 8), 1184),
+        # option A (zero-padded identity) and no shortcut: no projection, conv 288 + 576, BN 32
+        (lambda: blocks.BasicBlock(8, strides=2, shortcut="zero_pad"), (2, 7, 7, 4), (2, 4, 4, 8), 896),
+        (lambda: blocks.BasicBlock(8, strides=2, shortcut=None), (2, 8, 8, 4), (2, 4, 4, 8), 896),
     ],
     "BottleneckBlock": [
         # conv1 6*8, conv2 3*3*(8/2)*8, conv3 8*16, projection 6*16; BN 2*(8+8+16+16)
