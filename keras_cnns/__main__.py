@@ -138,7 +138,7 @@ def _experiment_parsers(commands):
     degrading.add_argument("--batch-size", type=int, default=None, metavar="N",
                            help="global batch; lr 0.1 scaled by N/128 (default 32 on digits, else the paper's 128)")
     degrading.add_argument("--image-size", type=int, default=32, metavar="S", help="square input size (default 32)")
-    degrading.add_argument("--seed", type=int, default=0)
+    degrading.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
     degrading.add_argument("--data-dir", metavar="DIR", help="tensorflow-datasets folder")
     degrading.add_argument("--output", default="runs/degradation", metavar="DIR",
                            help="the experiment's folder: a run per network (resumed if interrupted) and the outputs")

@@ -309,7 +309,7 @@ def test_bad_train_transform_arguments_raise(kwargs, name):
 
 
 def test_unknown_preset_lists_the_presets():
-    with pytest.raises(ValueError, match="'alexnet', 'vgg', 'inception', 'resnet', 'none'"):
+    with pytest.raises(ValueError, match="'alexnet', 'vgg', 'inception', 'resnet', 'cifar', 'none'"):
         augment.train_transform(_image(8, 8), SEED, preset="VGG", size=32)
 
 

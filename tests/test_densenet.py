@@ -11,7 +11,8 @@ from tests.reference import densenet as reference
 
 VARIANTS = sorted(reference.PARAMS)
 #: Table 1: the 6-12-64-48 configuration, counted like the others, has 265 layers.
-DEPTHS = {"densenet121": 121, "densenet161": 161, "densenet169": 169, "densenet201": 201, "densenet264": 265}
+DEPTHS = {"densenet121": 121, "densenet161": 161, "densenet169": 169, "densenet201": 201, "densenet264": 265,
+          "densenet_bc_100": 100}
 #: Stem channels (2k), growth rate k and blocks: Table 1; DenseNet-161 from the authors'
 #: released models (k=48).
 GEOMETRY = {
@@ -20,6 +21,7 @@ GEOMETRY = {
     "densenet169": (64, 32, (6, 12, 32, 32)),
     "densenet201": (64, 32, (6, 12, 48, 32)),
     "densenet264": (64, 32, (6, 12, 64, 48)),
+    "densenet_bc_100": (24, 12, (16, 16, 16)),  # Table 2: L=100, k=12, three blocks
 }
 
 
@@ -42,14 +44,15 @@ def test_stage_widths_final_channels_and_depth(name):
     # Each block adds k channels per layer to the 2k stem channels; transitions halve.
     channels, growth, block_sizes = GEOMETRY[name]
     expected = {}
+    last = len(block_sizes) + 1
     for i, count in enumerate(block_sizes, start=2):
         channels += growth * count
         expected[f"conv{i}"] = channels
-        if i < 5:
+        if i < last:
             channels //= 2
             expected[f"pool{i}"] = channels
     assert {layer: model.get_layer(layer).output.shape[-1] for layer in expected} == expected
-    assert expected["conv5"] == reference.FEATURES[name]
+    assert expected[f"conv{last}"] == reference.FEATURES[name]
     # The depth in the name counts the convolutions and the classifier (Table 1).
     convolutions = [w for w in model.weights if w.path.endswith("kernel")]
     assert len(convolutions) + 1 == DEPTHS[name]

@@ -35,6 +35,11 @@ def test_degradation_end_to_end_and_resumed(tmp_path, capsys):
     again = capsys.readouterr().out
     assert again.count("finished earlier") == 4
     assert list(csv.DictReader((out / "degradation.csv").open())) == rows
+    # Another length in the same folder would mix two schedules: refused, in one line.
+    args = ["experiment", "degradation", "--depths", "20,32", "--output", str(out), *TINY]
+    args[args.index("--epochs") + 1] = "3"
+    assert main(args) == 2
+    assert f"{out / 'plain20'} holds a run of 2 epochs: run with --epochs 2 (to finish or read it)" in capsys.readouterr().err
 
 
 def _curve(kind, depth, final_train):

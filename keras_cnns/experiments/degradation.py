@@ -21,6 +21,7 @@ epochs, where the paper has them (32k and 48k of 64k iterations).
 
 import csv
 import dataclasses
+import json
 import os
 
 from keras_cnns.models import model_info
@@ -125,6 +126,15 @@ def _train(config, log):
 
     folder = config.output
     history = os.path.join(folder, "history.csv")
+    saved = os.path.join(folder, "config.json")
+    if os.path.exists(saved):
+        with open(saved) as f:
+            epochs = json.load(f).get("epochs")
+        if epochs != config.epochs:
+            raise ValueError(
+                f"{folder} holds a run of {epochs} epochs: run with --epochs {epochs} (to finish or read it) "
+                f"or pick another --output. Received: epochs={config.epochs}"
+            )
     if os.path.exists(os.path.join(folder, "metrics.json")) and len(read_history(history)) >= config.epochs:
         log(f"{config.arch}: finished earlier in {folder}")
     else:

@@ -221,14 +221,17 @@ def _torchvision(depth, file, top1, block_sizes, growth_rate=32, initial_feature
                               rule=torchvision_rule, recognize=recognize)
 
 
+#: The DenseNet paper, cited by its ImageNet and CIFAR networks.
+PAPER = dict(
+    paper="Huang, Liu, van der Maaten, Weinberger. Densely Connected Convolutional Networks. CVPR 2017",
+    year=2016,
+    url="https://arxiv.org/abs/1608.06993",
+)
+
+
 def _meta(depth, params, macs, weights=(), extra=""):
     return dict(
-        paper=(
-            "Huang, Liu, van der Maaten, Weinberger. Densely Connected Convolutional "
-            "Networks. CVPR 2017"
-        ),
-        year=2016,
-        url="https://arxiv.org/abs/1608.06993",
+        **PAPER,
         default_size=DEFAULT_SIZES["imagenet"],
         min_size=min_size(BLOCK_SIZES[121]),
         params=params,
@@ -324,9 +327,7 @@ def densenet264(*, block_sizes=BLOCK_SIZES[264], name="densenet264", **kwargs):
 
 
 @register_model(
-    paper="Huang, Liu, van der Maaten, Weinberger. Densely Connected Convolutional Networks. CVPR 2017",
-    year=2016,
-    url="https://arxiv.org/abs/1608.06993",
+    **PAPER,
     default_size=DEFAULT_SIZES["cifar"],
     min_size=min_size(BLOCK_SIZES_BC_100, "cifar"),
     params=769_162,

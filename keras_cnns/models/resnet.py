@@ -230,11 +230,17 @@ def _stage_ends(layers):
     return tuple(f"conv{stage + 2}_block{count}" for stage, count in enumerate(layers))
 
 
+#: The ResNet paper, cited by its ImageNet and CIFAR networks (``resnet_cifar``).
+PAPER = dict(
+    paper="He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016",
+    year=2015,
+    url="https://arxiv.org/abs/1512.03385",
+)
+
+
 def _resnet_meta(depth, params, macs, weights):
     return dict(
-        paper="He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016",
-        year=2015,
-        url="https://arxiv.org/abs/1512.03385",
+        **PAPER,
         default_size=DEFAULT_SIZE,
         min_size=MIN_SIZE,
         params=params,

@@ -16,6 +16,7 @@ from keras_cnns.layers.resnet import SHORTCUTS
 from keras_cnns.layers._base import check_choice, positive_int
 from keras_cnns.models._builder import build_model
 from keras_cnns.models.registry import PaperError, register_model
+from keras_cnns.models.resnet import PAPER
 from keras_cnns.models.spec import Choice, Recipe, Space
 from keras_cnns.weights import CIFAR10_RGB
 
@@ -119,9 +120,7 @@ def _meta(depth, params, macs, plain=False, error=None):
         "both sides, the same function class with other channel positions."
     )
     return dict(
-        paper="He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016",
-        year=2015,
-        url="https://arxiv.org/abs/1512.03385",
+        **PAPER,
         default_size=DEFAULT_SIZE,
         min_size=MIN_SIZE,
         params=params,
