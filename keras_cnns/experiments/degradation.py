@@ -112,8 +112,9 @@ def _config(arch, folder, *, dataset, epochs, seed, image_size, batch_size, data
     values = dict(arch=arch, dataset=dataset, epochs=epochs, seed=seed, image_size=image_size, output=folder,
                   recipe="paper", export=False, verbose=verbose, warmup_epochs=0,
                   schedule="step", schedule_args=dict(milestones=[epochs / 2, epochs * 3 / 4], gamma=0.1))
-    if batch_size is not None:  # the paper's lr 0.1 at batch 128, scaled linearly (Goyal et al. 2017)
-        values.update(batch_size=batch_size, lr=0.1 * batch_size / 128)
+    if batch_size is not None:  # the recipe's lr at its batch, scaled linearly (Goyal et al. 2017)
+        recipe = model_info(arch).recipe
+        values.update(batch_size=batch_size, lr=recipe.lr * batch_size / recipe.batch_size)
     if data_dir is not None:
         values["data_dir"] = data_dir
     return resolve(values)
