@@ -66,24 +66,27 @@ class Result:
         curves = sorted((c for c in self.curves if c.kind == kind), key=lambda c: c.depth)
         return curves[0], curves[-1]
 
+    def _gap(self, kind):
+        """The deepest network's final training error minus the shallowest one's, in points."""
+        shallow, deep = self._ends(kind)
+        return deep.final[0] - shallow.final[0]
+
     @property
     def plain_degrades(self):
         """Whether the deepest plain network ends with a higher training error than the shallowest."""
-        shallow, deep = self._ends("plain")
-        return deep.final[0] > shallow.final[0]
+        return self._gap("plain") > 0
 
     @property
     def residual_degrades(self):
         """Whether the deepest residual network ends with a higher training error than the shallowest."""
-        shallow, deep = self._ends("resnet")
-        return deep.final[0] > shallow.final[0]
+        return self._gap("resnet") > 0
 
     def verdict(self):
         """Lines saying what the measurement shows about ``CLAIM``."""
         lines = []
         for kind, degrades, label in (("plain", self.plain_degrades, "plain"), ("resnet", self.residual_degrades, "residual")):
             shallow, deep = self._ends(kind)
-            gap = deep.final[0] - shallow.final[0]
+            gap = self._gap(kind)
             what = "degradation" if degrades else "no degradation"
             lines.append(f"{label}: {deep.model} ends at {deep.final[0]:.2f}% training error, {shallow.model} at "
                          f"{shallow.final[0]:.2f}% ({gap:+.2f} points): {what}")
@@ -136,12 +139,14 @@ def _train(config, log):
                 f"{folder} holds a run of {epochs} epochs: run with --epochs {epochs} (to finish or read it) "
                 f"or pick another --output. Received: epochs={config.epochs}"
             )
-    if os.path.exists(os.path.join(folder, "metrics.json")) and len(read_history(history)) >= config.epochs:
+    rows = read_history(history)
+    if os.path.exists(os.path.join(folder, "metrics.json")) and len(rows) >= config.epochs:
         log(f"{config.arch}: finished earlier in {folder}")
     else:
         config.resume = os.path.exists(os.path.join(folder, BACKUP, "training_metadata.json"))
         train(config, log=log)
-    rows = read_history(history)[: config.epochs]
+        rows = read_history(history)
+    rows = rows[: config.epochs]
     return ([100 * (1 - float(r["accuracy"])) for r in rows], [100 * (1 - float(r["val_accuracy"])) for r in rows])
 
 

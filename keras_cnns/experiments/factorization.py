@@ -34,6 +34,7 @@ The comparisons, baseline first:
 """
 
 import csv
+import functools
 import io
 
 import keras
@@ -42,6 +43,7 @@ from keras import ops
 
 from keras_cnns.analysis import count_macs
 from keras_cnns.layers import BasicBlock, BottleneckBlock, InceptionModule
+from keras_cnns.layers._base import call_chain
 from keras_cnns.layers.pooling import PaddedMaxPool2D
 
 FORMATS = ("text", "markdown", "csv")
@@ -57,12 +59,8 @@ _RESNET_INPUT = (56, 56, 256)
 
 
 def _chain(*layers):
-    def build(x):
-        for layer in layers:
-            x = layer(x)
-        return x
-
-    return build
+    """``inputs -> outputs`` through ``layers`` in order."""
+    return functools.partial(call_chain, layers)
 
 
 def _convs(channels, *kernels):
