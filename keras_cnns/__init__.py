@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from keras_cnns import layers, weights
 from keras_cnns.analysis import count_macs, format_report, model_report
+from keras_cnns.fold import fold_batch_norm
 from keras_cnns.imagenet import decode_predictions, preprocess_input
 from keras_cnns.models import *  # noqa: F401,F403
 from keras_cnns.models import (
@@ -34,6 +35,7 @@ __all__ = [
     "count_macs",
     "create_model",
     "decode_predictions",
+    "fold_batch_norm",
     "format_report",
     "from_caffemodel",
     "from_keras_applications",

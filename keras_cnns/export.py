@@ -2,9 +2,9 @@
 
 ::
 
-    python -m keras_cnns export RUN [--format saved_model,onnx,litert] [--output DIR]
+    python -m keras_cnns export RUN [--format saved_model,onnx,litert] [--output DIR] [--no-fold]
     python -m keras_cnns export --arch NAME --weights W [--image-size S] [--num-classes N]
-        [--alpha A] [--format saved_model,onnx,litert] [--output DIR]
+        [--alpha A] [--format saved_model,onnx,litert] [--output DIR] [--no-fold]
 
 ``RUN`` is a run folder of ``train.py`` (its ``best.keras``, with ``run.json``'s
 classes, preprocessing and input size) or a ``.keras`` file. ``--arch`` builds a
@@ -12,11 +12,12 @@ registered model with ``--weights``: a tag of its weights ("imagenet", "torchvis
 a file in their format, a ``.weights.h5`` file of a keras_cnns model (as ``predict``),
 or a run folder or ``.keras`` file. The model exported is the inference model
 (``keras_cnns.inference_model``: auxiliary classifiers are dropped), in float32 (a
-mixed-precision run is rebuilt with float32 policies: ``float32_model``), with a
-dynamic batch and the model's static square input. Each format of ``--format``
-(comma-separated; default ``saved_model``, which needs no extra package) is written by
-Keras' ``Model.export`` into ``DIR`` (default ``RUN/export``, else ``exports/NAME``),
-replacing what was there:
+mixed-precision run is rebuilt with float32 policies: ``float32_model``), with every
+batch norm that follows a convolution folded into that convolution's kernel and bias
+(``keras_cnns.fold_batch_norm``; ``--no-fold`` keeps them), with a dynamic batch and
+the model's static square input. Each format of ``--format`` (comma-separated; default
+``saved_model``, which needs no extra package) is written by Keras' ``Model.export``
+into ``DIR`` (default ``RUN/export``, else ``exports/NAME``), replacing what was there:
 
 ==============  ==================  ==============  =====================================
 ``--format``    written to          Keras format    loaded back and run by
@@ -34,26 +35,40 @@ the extra, before anything is loaded. Grouped convolutions reach ONNX as grouped
 Each file is loaded back by its own runtime and run on ``SAMPLES`` sample images
 (uniform 0-255 pixels, seed 0, normalized as the model expects: the run's
 preprocessing, the weights', or the architecture's), and its outputs are compared with
-the Keras model's. The relative difference is ``max|a - k| / max(max|k|, TINY)`` over
-the batch, with ``k`` the Keras outputs and ``a`` the runtime's: the largest error
-relative to the largest output, which stays meaningful where single outputs are near
-zero (small softmax probabilities); NaN or another shape counts as infinite. A format
-passes at ``TOLERANCE`` (1e-4). One line per format goes to stdout; ``DIR/export.json``
-records for each its path (relative to ``DIR``), runtime, converter, largest absolute
-and relative differences, and the verdict; ``DIR/labels.txt`` lists the class names,
-one per line (the run's; ImageNet's for pretrained 1000-class weights; not written when
-unknown). The exit status is 1 when a format fails its check or cannot be written or
-run (its line says why), 2 for bad input, else 0.
+those of the Keras model before folding, so the check covers the fold. The relative
+difference is ``max|a - k| / max(max|k|, TINY)`` over the batch, with ``k`` the Keras
+outputs and ``a`` the runtime's: the largest error relative to the largest output,
+which stays meaningful where single outputs are near zero (small softmax
+probabilities); NaN or another shape counts as infinite. A format passes at
+``TOLERANCE`` (1e-4). The first line on stdout gives the shapes, the tolerance and the
+number of batch norms folded, then comes one line per format; ``DIR/export.json``
+records the same (``folded_batch_norms``: null with ``--no-fold``) and for each format
+its path (relative to ``DIR``), runtime, converter, largest absolute and relative
+differences, and the verdict; ``DIR/labels.txt`` lists the class names, one per line
+(the run's; ImageNet's for pretrained 1000-class weights; not written when unknown).
+The exit status is 1 when a format fails its check or cannot be written or run (its
+line says why), 2 for bad input, else 0.
 
-Example, a LeNet-5 run folder (real output)::
+Examples, a LeNet-5 run folder (no batch norm) and a ResNet-20 one (real output)::
 
     $ python -m keras_cnns train --arch lenet5 --epochs 3 --output runs/lenet5-digits
     $ python -m keras_cnns export runs/lenet5-digits --format saved_model,onnx,litert
-    lenet5 from runs/lenet5-digits/best.keras: input (2, 64, 64, 1), output (2, 10); tolerance 1e-04 relative
+    lenet5 from runs/lenet5-digits/best.keras: input (2, 64, 64, 1), output (2, 10); tolerance 1e-04 relative; 0 batch norms folded
     saved_model  runs/lenet5-digits/export/saved_model   tensorflow 2.21.0     max rel diff 6.8e-08  PASS
     onnx         runs/lenet5-digits/export/model.onnx    onnxruntime 1.32.0    max rel diff 2.0e-07  PASS
     litert       runs/lenet5-digits/export/model.tflite  ai-edge-litert 2.3.0  max rel diff 4.4e-07  PASS
     wrote runs/lenet5-digits/export/export.json, runs/lenet5-digits/export/labels.txt
+    $ python -m keras_cnns train --arch resnet20 --epochs 3 --output runs/resnet20-digits
+    $ python -m keras_cnns export runs/resnet20-digits --format saved_model,onnx,litert
+    resnet20 from runs/resnet20-digits/best.keras: input (2, 64, 64, 3), output (2, 10); tolerance 1e-04 relative; 19 batch norms folded
+    saved_model  runs/resnet20-digits/export/saved_model   tensorflow 2.21.0     max rel diff 1.9e-08  PASS
+    onnx         runs/resnet20-digits/export/model.onnx    onnxruntime 1.32.0    max rel diff 3.7e-08  PASS
+    litert       runs/resnet20-digits/export/model.tflite  ai-edge-litert 2.3.0  max rel diff 1.9e-08  PASS
+    wrote runs/resnet20-digits/export/export.json, runs/resnet20-digits/export/labels.txt
+
+The folded SavedModel has no ``FusedBatchNormV3`` op left (19 with ``--no-fold``).
+tf2onnx and the LiteRT converter fold batch norms by themselves: ``model.onnx`` and
+``model.tflite`` hold the same operations either way (19 convolutions, no batch norm).
 """
 
 import contextlib
@@ -215,36 +230,13 @@ def plain_convolutions():
         nn.conv = original
 
 
-def _is_float32(model):
-    return all(layer.dtype_policy.name == "float32" for layer in [model, *model.layers])
-
-
-def _policies_to_float32(config):
-    if isinstance(config, dict):
-        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(config.get("config"), dict):
-            return {**config, "config": {**config["config"], "name": "float32"}}
-        return {key: _policies_to_float32(value) for key, value in config.items()}
-    if isinstance(config, list):
-        return [_policies_to_float32(value) for value in config]
-    return config
-
-
 def float32_model(model):
     """``model`` computing in float32: a model trained with mixed precision is rebuilt
     from its config with float32 policies and given its weights (which mixed precision
-    keeps in float32). A float32 model is returned as it is."""
-    import keras
+    keeps in float32; ``keras_cnns.fold.copy_model``). A float32 model is returned as it is."""
+    from keras_cnns.fold import copy_model, is_float32
 
-    if _is_float32(model):
-        return model
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        rebuilt = model.__class__.from_config(_policies_to_float32(model.get_config()))
-    finally:
-        keras.config.set_dtype_policy(previous)
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
+    return model if is_float32(model) else copy_model(model, float32=True)
 
 
 def _imagenet_labels():
@@ -379,26 +371,35 @@ def export_format(model, name, folder, inputs, expected):
     return record
 
 
-def export(model, formats, folder, inputs, labels=None, source=""):
+def export(model, formats, folder, inputs, labels=None, source="", fold=True):
     """Exports ``model`` in each of ``formats`` into ``folder`` and checks each with its
     runtime on ``inputs``; writes ``export.json`` (and ``labels.txt`` when ``labels``).
 
+    With ``fold`` (the default) what is exported is ``keras_cnns.fold_batch_norm(model)``
+    (every batch norm after a convolution folded into it), and each format is still
+    compared with ``model``'s own outputs: the check covers the fold.
+
     Returns:
-        The ``export.json`` content: the model's input and output shapes, the tolerance,
-        and per format its record (``export_format``).
+        The ``export.json`` content: the model's input and output shapes, the number of
+        batch norms folded (None without ``fold``), the tolerance, and per format its
+        record (``export_format``).
     """
     import keras
 
+    from keras_cnns.fold import fold_batch_norm
+
     os.makedirs(folder, exist_ok=True)
     expected = keras.ops.convert_to_numpy(model(inputs, training=False))
+    exported = fold_batch_norm(model, check=False) if fold else model  # the formats' check covers it
     report = {
         "model": source or model.name,
         "input_shape": [None, *inputs.shape[1:]],
         "output_shape": list(model.output_shape),
+        "folded_batch_norms": exported.folded_batch_norms if fold else None,
         "samples": int(inputs.shape[0]),
         "tolerance": TOLERANCE,
         "relative_difference": "max|runtime - keras| / max(max|keras|, 1e-30)",
-        "formats": {name: export_format(model, name, folder, inputs, expected) for name in formats},
+        "formats": {name: export_format(exported, name, folder, inputs, expected) for name in formats},
     }
     with open(os.path.join(folder, "export.json"), "w") as f:
         json.dump(report, f, indent=2)
@@ -442,10 +443,12 @@ def run(args, out, err):
     model, prep, labels, description, size = load(args)
     inputs = sample_inputs(prep, size)
     folder = args.output or default_output(args)
-    report = export(model, formats, folder, inputs, labels=labels, source=description)
+    report = export(model, formats, folder, inputs, labels=labels, source=description, fold=args.fold)
     output = tuple(report["output_shape"][1:])
+    folded = report["folded_batch_norms"]
     print(f"{description}: input {inputs.shape}, output {(len(inputs), *output)}; "
-          f"tolerance {TOLERANCE:.0e} relative", file=out)
+          f"tolerance {TOLERANCE:.0e} relative; "
+          f"{'batch norms not folded' if folded is None else f'{folded} batch norms folded'}", file=out)
     for line in _lines(folder, report["formats"]):
         print(line, file=out)
     written = [os.path.join(folder, "export.json")] + ([os.path.join(folder, "labels.txt")] if labels else [])
@@ -471,6 +474,8 @@ def add_arguments(parser):
     parser.add_argument("--output", default=None, metavar="DIR",
                         help="folder for saved_model/, model.onnx, model.tflite, export.json, labels.txt "
                              "(default: RUN/export, else exports/ARCH)")
+    parser.add_argument("--no-fold", dest="fold", action="store_false",
+                        help="export the batch norms as they are, not folded into the convolutions before them")
     parser.add_argument("--image-size", type=int, default=None, metavar="S",
                         help="square input size (default: the model's, else the run's)")
     parser.add_argument("--num-classes", type=int, default=None, metavar="N",

@@ -14,9 +14,11 @@ input size and preprocessing come from its ``run.json``: ``--arch`` may be left 
 or a ``.weights.h5`` / ``.keras`` file saved from a keras_cnns model
 (``--num-classes`` and ``--labels`` describe its classes). Images are prepared as the
 weights expect: the descriptor's preprocessing, the run's, or for a file outside a run
-that of a model trained from scratch (``train.py``'s). A file that cannot be read or
-decoded gets an error line on stderr; the others are still classified, and the exit
-status is 1.
+that of a model trained from scratch (``train.py``'s). Each batch norm that follows a
+convolution is folded into it first (``keras_cnns.fold_batch_norm``; stderr says how
+many): the same probabilities, to float32 rounding, with one
+layer fewer per pair. ``--no-fold`` keeps them. A file that cannot be read or decoded gets an error line on
+stderr; the others are still classified, and the exit status is 1.
 """
 
 import os
@@ -125,6 +127,12 @@ def run(args, out, err):
         options["alpha"] = args.alpha
     try:
         model = info.builder(weights=weights, **options)
+        if args.fold:
+            from keras_cnns.fold import fold_batch_norm
+
+            model = fold_batch_norm(model, check=False)  # exact arithmetic, tested on every family
+            print(f"{info.name}: {model.folded_batch_norms} batch norms folded into their convolutions "
+                  "(--no-fold keeps them)", file=err)
         num_classes = model.output_shape[-1]
         labels = (list(record.class_names) if record and not args.labels and num_classes == record.num_classes
                   else _labels(args.labels, num_classes))
@@ -163,3 +171,5 @@ def add_arguments(parser):
     parser.add_argument("--labels", default=None, help="text file with one class name per line")
     parser.add_argument("--image-size", type=int, default=None, help="square input size (default: the model's)")
     parser.add_argument("--alpha", type=float, default=None, help="MobileNet width multiplier")
+    parser.add_argument("--no-fold", dest="fold", action="store_false",
+                        help="keep the batch norms, not folded into the convolutions before them")

@@ -150,11 +150,15 @@ def test_diagram_says_what_to_install(tmp_path, monkeypatch, capsys):
 
 
 def test_benchmark_runs_at_a_tiny_size(tmp_path):
+    """Both peers (torchvision where torch is installed) in one run: the run's fixed costs
+    (the matmul peak, the subprocesses, loading TensorFlow and torch) are paid once."""
+    torch_installed = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("torchvision")
+    peers = "keras_applications,torchvision" if torch_installed else "keras_applications"
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmark results\n\n## Input pipeline\n\nkept\n")
-    command = [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--models", "lenet5,mobilenet", "--size", "32",
+    command = [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--models", "lenet5,mobilenet_v2", "--size", "32",
                "--batch-size", "2", "--steps", "1", "--rounds", "1", "--dtypes", "float32", "--xla", "off",
-               "--results", str(results)]
+               "--peers", peers, "--results", str(results)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -162,11 +166,28 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path):
     assert "## Input pipeline\n\nkept" in text  # other sections stay
     assert "## Models: benchmarks/bench.py" in text and "Float32 matrix-multiply peak" in text
     assert "| `lenet5` | 32 | float32 | off |" in text
-    assert "| MobileNet |" in text  # measured against keras.applications, with ratios
+    assert "| MobileNetV2 |" in text  # measured against keras.applications, with ratios
     assert "failed" not in text
     assert "Machine: " in text and "TensorFlow 2.21" in text
     rows = {line.split("|")[1].strip(" `"): line.split("|") for line in text.splitlines() if line.startswith("| `")}
-    assert rows["lenet5"][7] != rows["mobilenet"][7]  # each model's own peak memory
+    assert rows["lenet5"][7] != rows["mobilenet_v2"][7]  # each model's own peak memory
+    header = next(line for line in text.splitlines() if line.startswith("| model |"))
+    cells = dict(zip((cell.strip() for cell in header.split("|")), (cell.strip() for cell in rows["mobilenet_v2"])))
+    columns = ["train img/s", "infer img/s", "infer folded img/s", "folded / unfolded", "train ratio", "infer ratio"]
+    if torch_installed:
+        import torch
+        import torchvision
+
+        assert cells["torchvision"] == "mobilenet_v2 (same network, not the weights' layout)"
+        columns += ["tv train ratio", "tv infer ratio"]
+        machine = next(line for line in text.splitlines() if line.startswith("Machine: "))
+        assert "CPU flags " in machine and f"torch {torch.__version__}" in machine
+        assert f"torchvision {torchvision.__version__}" in machine and "torch threads" in machine
+    for column in columns:
+        assert float(cells[column]) > 0, column
+    folded, unfolded = float(cells["infer folded img/s"]), float(cells["infer img/s"])  # rounded to 0.05
+    ratio = float(cells["folded / unfolded"])
+    assert (folded - 0.05) / (unfolded + 0.05) - 0.005 <= ratio <= (folded + 0.05) / (unfolded - 0.05) + 0.005
 
 
 def test_benchmark_rejects_bad_options_in_one_line():

@@ -122,7 +122,7 @@ def test_a_run_folder_in_every_format(tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
     folder = os.path.join(run, "export")  # the default --output
     assert printed[0] == (f"lenet5 from {run}/best.keras: input (2, 32, 32, 1), output (2, 10); "
-                          "tolerance 1e-04 relative")
+                          "tolerance 1e-04 relative; 0 batch norms folded")  # LeNet-5 has none
     assert [line.split()[:2] for line in printed[1:4]] == [["saved_model", f"{folder}/saved_model"],
                                                           ["onnx", f"{folder}/model.onnx"],
                                                           ["litert", f"{folder}/model.tflite"]]
@@ -137,6 +137,53 @@ def test_a_run_folder_in_every_format(tmp_path, capsys):
         assert record["passed"] and 0 <= record["max_abs_diff"] and record["max_rel_diff"] <= 1e-4
         assert record["runtime"].split()[1][0].isdigit()
     assert report["formats"]["onnx"]["converter"].startswith("tf2onnx ")
+
+
+def _graph_ops(saved_model):
+    """The op types of a SavedModel's graph and functions."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(saved_model, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    graphs = [graph.graph_def for graph in proto.meta_graphs]
+    return [node.op for graph in graphs for node in [*graph.node, *(n for f in graph.library.function for n in f.node_def)]]
+
+
+def test_batch_norms_are_folded_unless_no_fold_and_checked_against_the_unfolded_model(tmp_path, capsys):
+    model = keras_cnns.create_model("resnet20", classifier_activation=None)
+    rng = np.random.default_rng(0)
+    for w in model.weights:  # statistics a fold could get wrong (a fresh model's are ones and zeros)
+        if w.path.endswith(("moving_mean", "beta")):
+            w.assign(rng.normal(0, 0.5, w.shape))
+        elif w.path.endswith(("moving_variance", "gamma")):
+            w.assign(rng.uniform(0.5, 1.5, w.shape))
+    run = _run_folder(tmp_path / "run", model, DIGITS, 32)
+    inputs = export.sample_inputs(keras_cnns.model_info("resnet20").preprocessing, 32)
+    for flags, ending, folded, fused in [([], "; 19 batch norms folded", 19, 0),
+                                         (["--no-fold"], "; batch norms not folded", None, 19)]:
+        out = tmp_path / ("out" + "".join(flags))
+        assert main(["export", run, "--output", str(out), *flags]) == 0
+        printed = capsys.readouterr().out.splitlines()
+        assert printed[0].endswith(ending) and printed[1].endswith("PASS")
+        assert json.loads((out / "export.json").read_text())["folded_batch_norms"] == folded
+        ops = _graph_ops(str(out / "saved_model"))
+        assert ops.count("FusedBatchNormV3") == fused and ops.count("Conv2D") == 19
+        actual = _runtime_outputs("saved_model", str(out / "saved_model"), inputs)
+        assert export.relative_difference(actual, _outputs(model, inputs))[1] <= 1e-5
+
+
+def test_a_wrong_fold_fails_the_check_against_the_unfolded_model(tmp_path, monkeypatch):
+    from keras_cnns import fold
+
+    source = keras.Input((8, 8, 3), name="input")
+    model = keras.Model(source, keras_cnns.layers.ConvBNAct(4, 3, activation=None)(source))
+    right = fold.folded_weights
+    monkeypatch.setattr(fold, "folded_weights", lambda conv, bn: (right(conv, bn)[0], right(conv, bn)[1] + 0.01))
+    inputs = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    report = export.export(model, ["saved_model"], str(tmp_path), inputs)
+    assert report["folded_batch_norms"] == 1
+    assert not report["formats"]["saved_model"]["passed"] and report["formats"]["saved_model"]["max_rel_diff"] > 1e-3
 
 
 def test_a_model_trained_with_auxiliary_classifiers_exports_its_main_output_only(tmp_path, capsys):

@@ -179,6 +179,12 @@ def test_predict_prints_the_top_5_and_reports_bad_files(tmp_path, capsys):
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 3
     assert "truncated.jpg: not a readable" in errors[0] and "notes.txt" in errors[1] and "missing.png: no such file" in errors[2]
+    assert err.splitlines()[0] == "mobilenet: 27 batch norms folded into their convolutions (--no-fold keeps them)"
+    # --no-fold: the batch norms as they are, the same probabilities.
+    status = main(["predict", "--arch", "mobilenet", "--alpha", "0.25", "--image-size", "96", "--no-fold",
+                   "--weights", str(tmp_path / "tiny.weights.h5"), files[0], files[4]])
+    out, err = capsys.readouterr()
+    assert status == 0 and err == "" and out.splitlines() == lines
 
 
 def test_predict_with_class_names_of_your_own(tmp_path, capsys):

@@ -25,6 +25,7 @@ LAYERS = {
     "imagenet": 2,
     "analysis": 2,
     "compare": 2,
+    "fold": 2,
     "tuning": 3,
     "predict": 3,
     "evaluate": 3,

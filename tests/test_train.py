@@ -208,6 +208,8 @@ def test_two_cpu_replicas_train_as_one(tmp_path):
         done = _run([*common, "--cpu-replicas", str(replicas), "--output", str(tmp_path / str(replicas))])
         assert done.returncode == 0, done.stderr[-3000:]
         assert f"over {replicas} replica" in done.stdout
+        over = " (MirroredStrategy, 2 replicas)" if replicas == 2 else ""
+        assert f"devices: CPU only{over}; no GPU because " in done.stdout
     _assert_same_weights(_weights(tmp_path / "1"), _weights(tmp_path / "2"), atol=1e-5)
 
 
@@ -321,3 +323,28 @@ def test_a_resumed_run_keeps_its_configuration(tmp_path):
     with pytest.raises(ValueError, match=r"keeps its configuration.*lr=0.1 \(run: 0.05\)"):
         _resumed_config(resolve(dict(arch="lenet5", resume=True, lr=0.1, output=str(tmp_path))), str(tmp_path))
     assert isinstance(resumed, TrainConfig)
+
+
+def test_the_devices_line_names_the_gpus_or_why_there_are_none(monkeypatch):
+    import tensorflow as tf
+
+    from keras_cnns.training import strategy
+
+    class Mirrored:
+        num_replicas_in_sync = 3
+
+    gpus = [tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(3)]
+    names = {gpus[0].name: "NVIDIA H200", gpus[1].name: "NVIDIA H200", gpus[2].name: "Tesla T4"}
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda gpu: {"device_name": names[gpu.name]})
+    assert strategy.describe_devices(Mirrored()) == "devices: 2 x NVIDIA H200, 1 x Tesla T4 (Mirrored, 3 replicas)"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    single = tf.distribute.get_strategy()
+    monkeypatch.setattr(tf.test, "is_built_with_cuda", lambda: False)
+    assert strategy.describe_devices(single) == "devices: CPU only; no GPU because this TensorFlow build has no CUDA support"
+    monkeypatch.setattr(tf.test, "is_built_with_cuda", lambda: True)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert strategy.describe_devices(single).endswith("no GPU because CUDA_VISIBLE_DEVICES='-1' hides every GPU")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setattr("ctypes.CDLL", lambda name: None)  # a driver that loads
+    assert 'pip install -e ".[gpu]"' in strategy.describe_devices(single)

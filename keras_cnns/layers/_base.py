@@ -109,11 +109,14 @@ def check_choice(value, name, allowed):
 
 
 def make_norm(norm, epsilon, momentum, scale, dtype, name):
-    """Builds the normalization layer named by ``norm`` (None, "batch", "sync_batch")."""
+    """Builds the normalization layer named by ``norm`` (None, "batch", "sync_batch"):
+    ``FusedBatchNormalization`` (Keras' batch norm, on TensorFlow's fused kernel)."""
+    from keras_cnns.layers.normalization import FusedBatchNormalization
+
     check_choice(norm, "norm", NORMALIZATIONS)
     if norm is None:
         return None
-    return keras.layers.BatchNormalization(
+    return FusedBatchNormalization(
         epsilon=epsilon,
         momentum=momentum,
         scale=scale,

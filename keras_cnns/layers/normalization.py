@@ -1,10 +1,88 @@
-"""Local response normalization, as AlexNet defines it."""
+"""Normalizations: batch norm on TensorFlow's fused kernel, and AlexNet's local response
+normalization."""
 
+import keras
 from keras import ops
 
 from keras_cnns.layers._base import Block, positive_int, register
 
-__all__ = ["LocalResponseNormalization"]
+__all__ = ["FusedBatchNormalization", "LocalResponseNormalization"]
+
+
+#: The input dtypes of TensorFlow's fused kernel (its statistics are float32).
+_FUSED_INPUTS = ("float32", "bfloat16", "float16")
+
+
+@register
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` that runs TensorFlow's fused kernel.
+
+    Keras 3's batch norm computes the moments, the normalization and the scale and shift
+    as separate ops, in float32 even under mixed precision; Keras 2 called TensorFlow's
+    ``FusedBatchNormV3``, one kernel for all of it (and one for its gradient), which
+    Grappler also merges into the preceding convolution at inference. On the TensorFlow
+    backend this layer calls that kernel for 4-D inputs normalized over the last axis,
+    in training and in inference; bfloat16 and float16 inputs go in as they are, with
+    float32 statistics. Everything else (other backends, other axes or ranks, masks,
+    ``synchronized=True``, ``renorm=True``, float64) is Keras' own computation.
+
+    The layer is Keras' in every other respect: the same arguments, variables
+    (``gamma``, ``beta``, ``moving_mean``, ``moving_variance``), config and saved
+    weights; ``isinstance(layer, keras.layers.BatchNormalization)`` holds. The moving
+    statistics follow Keras' rule, ``moving = moving * momentum + batch * (1 -
+    momentum)``, with the batch variance over ``n`` values divided by ``n`` (the fused
+    kernel returns it divided by ``n - 1``, which is undone).
+
+    Examples:
+
+    >>> import numpy as np
+    >>> bn = FusedBatchNormalization(epsilon=1e-5)
+    >>> x = np.random.default_rng(0).normal(3.0, 2.0, (8, 4, 4, 2)).astype("float32")
+    >>> y = keras.ops.convert_to_numpy(bn(x, training=True))
+    >>> np.round(y.mean(axis=(0, 1, 2)), 4) + 0.0, np.round(y.std(axis=(0, 1, 2)), 3)
+    (array([0., 0.], dtype=float32), array([1., 1.], dtype=float32))
+    """
+
+    def _fused(self, inputs, mask):
+        return (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and not self.synchronized
+            and not self.renorm
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+            and keras.backend.standardize_dtype(inputs.dtype) in _FUSED_INPUTS
+            and self.moving_mean.dtype == "float32"
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fused(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(inputs)
+        channels = self.moving_mean.shape[0]
+        scale = self.gamma.value if self.scale else tf.ones((channels,), "float32")
+        offset = self.beta.value if self.center else tf.zeros((channels,), "float32")
+        if training and self.trainable:
+            empty = tf.constant([], "float32")
+            y, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+                x=x, scale=scale, offset=offset, mean=empty, variance=empty,
+                epsilon=self.epsilon, exponential_avg_factor=1.0, data_format="NHWC", is_training=True,
+            )
+            # The kernel's batch variance is divided by n - 1; Keras' (and the
+            # normalization's) by n.
+            n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), "float32")
+            variance = variance * ((n - 1.0) / n)
+            momentum = self.momentum
+            self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
+            self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        else:
+            y, _, _, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+                x=x, scale=scale, offset=offset, mean=self.moving_mean.value, variance=self.moving_variance.value,
+                epsilon=self.epsilon, exponential_avg_factor=1.0, data_format="NHWC", is_training=False,
+            )
+        return tf.cast(y, self.compute_dtype)
 
 
 @register

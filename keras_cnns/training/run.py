@@ -25,7 +25,13 @@ from keras_cnns.training import callbacks as cbs
 from keras_cnns.training import finetune
 from keras_cnns.training.config import RESUMABLE, TrainConfig, check, default_output, latest_output
 from keras_cnns.training.schedules import Plateau, make_schedule, warmup_start
-from keras_cnns.training.strategy import build_before_fit, make_strategy, synchronize_batch_norm, worker
+from keras_cnns.training.strategy import (
+    build_before_fit,
+    describe_devices,
+    make_strategy,
+    synchronize_batch_norm,
+    worker,
+)
 from keras_cnns.weights import RunRecord, write_run
 from keras_cnns.weights.base import reset_classifier
 
@@ -326,6 +332,7 @@ def fit(model, config, data, steps, *, folder, backup_dir, history, chief, initi
 def _train(config, info, strategy, replicas, worker_info, started, log, extra):
     index, _, chief = worker_info
     folder = config.output
+    log(describe_devices(strategy))
     data, num_classes, steps = load_data(config, info)
     os.makedirs(folder, exist_ok=True)
     descriptor, _ = info.resolve_weights(config.weights)

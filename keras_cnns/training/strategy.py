@@ -59,6 +59,47 @@ def make_strategy(name="auto", cpu_replicas=None):
     return tf.distribute.get_strategy()
 
 
+#: How to get TensorFlow's CUDA libraries (pyproject's ``gpu`` extra: ``tensorflow[and-cuda]``).
+GPU_EXTRA = 'pip install -e ".[gpu]"'
+
+
+def _cpu_only_reason():
+    """Why TensorFlow sees no GPU, as far as this process can tell."""
+    import ctypes
+
+    if not tf.test.is_built_with_cuda():
+        return "this TensorFlow build has no CUDA support"
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if hidden is not None and hidden.strip() in ("", "-1"):
+        return f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU"
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no NVIDIA driver: libcuda.so.1 cannot be loaded"
+    return (f"the NVIDIA driver loads, but TensorFlow's CUDA libraries are missing or do not match it "
+            f"(install them with {GPU_EXTRA}; TensorFlow's log above names the library)")
+
+
+def describe_devices(strategy):
+    """One line saying what ``strategy`` trains on: the GPUs by name, or "CPU only" with
+    the reason TensorFlow has no GPU, so that a box whose CUDA is broken does not train on
+    its CPU unnoticed.
+
+    >>> import tensorflow as tf
+    >>> describe_devices(tf.distribute.get_strategy())  # doctest: +SKIP
+    'devices: CPU only; no GPU because no NVIDIA driver: libcuda.so.1 cannot be loaded'
+    """
+    replicas = strategy.num_replicas_in_sync
+    kind = type(strategy).__name__
+    over = f" ({kind}, {replicas} replicas)" if replicas > 1 else ""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
+        counted = ", ".join(f"{names.count(name)} x {name}" for name in dict.fromkeys(names))
+        return f"devices: {counted}{over}"
+    return f"devices: CPU only{over}; no GPU because {_cpu_only_reason()}"
+
+
 def worker():
     """``(index, count, is_chief)`` of this process in TF_CONFIG's cluster (0, 1, True alone)."""
     config = json.loads(os.environ.get("TF_CONFIG") or "{}")

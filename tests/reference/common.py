@@ -9,6 +9,10 @@ BLOCKS = {
         # grouped, biased, no norm: 3*3*(4/2)*8 + 8
         (lambda: blocks.ConvBNAct(8, 3, groups=2, use_bias=True, norm=None), (2, 6, 6, 4), (2, 6, 6, 8), 152),
     ],
+    # gamma and beta of 7 channels (the moving statistics are not trainable)
+    "FusedBatchNormalization": [
+        (lambda: blocks.FusedBatchNormalization(epsilon=1e-5), (2, 5, 5, 7), (2, 5, 5, 7), 14),
+    ],
     "LocalResponseNormalization": [
         (lambda: blocks.LocalResponseNormalization(), (2, 5, 5, 7), (2, 5, 5, 7), 0),
     ],
