@@ -10,8 +10,10 @@ profiler's threads waited between ops.
 Usage::
 
     python benchmarks/profile_step.py [--model resnet50] [--size 224] [--batch-size 16]
-        [--dtype float32|mixed_bfloat16] [--mode train|infer] [--steps 2] [--top 15]
+        [--dtype float32|mixed_bfloat16] [--mode train|infer] [--fold] [--steps 2] [--top 15]
         [--logdir DIR]
+
+``--fold`` profiles the inference of ``keras_cnns.fold_batch_norm(model)``.
 
 The trace stays in ``--logdir`` (default: a temporary folder, removed), which
 TensorBoard's profile plugin opens (``tensorboard --logdir DIR``).
@@ -62,7 +64,7 @@ def summarize(rows, steps, top):
     return "\n".join(lines)
 
 
-def profile(model_name, size, batch_size, dtype, mode, steps, logdir):
+def profile(model_name, size, batch_size, dtype, mode, steps, logdir, fold=False):
     """Records ``steps`` warmed-up steps of ``model_name`` into ``logdir``; returns the rows."""
     import keras
     import numpy as np
@@ -72,6 +74,8 @@ def profile(model_name, size, batch_size, dtype, mode, steps, logdir):
 
     keras.config.set_dtype_policy(dtype)
     model = keras_cnns.create_model(model_name, input_shape=(size, size, 3))
+    if fold:
+        model = keras_cnns.fold_batch_norm(model)
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
     images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (batch_size, size, size, 3)).astype("float32"))
     labels = tf.constant(np.arange(batch_size) % model.output_shape[-1])
@@ -98,20 +102,24 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--dtype", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--mode", default="train", choices=["train", "infer"])
+    parser.add_argument("--fold", action="store_true", help="with --mode infer: the model with its batch norms folded")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--logdir", default=None, help="keep the trace here (default: a temporary folder)")
     args = parser.parse_args(argv)
+    if args.fold and args.mode != "infer":
+        parser.error(f"--fold profiles inference only. Received: --mode {args.mode} --fold")
     for flag in ("size", "batch_size", "steps", "top"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1. Received: {getattr(args, flag)}")
     logdir = args.logdir or tempfile.mkdtemp(prefix="profile-")
     try:
-        rows = profile(args.model, args.size, args.batch_size, args.dtype, args.mode, args.steps, logdir)
+        rows = profile(args.model, args.size, args.batch_size, args.dtype, args.mode, args.steps, logdir, args.fold)
     finally:
         if args.logdir is None:
             shutil.rmtree(logdir, ignore_errors=True)
-    print(f"{args.model} at {args.size}, batch {args.batch_size}, {args.dtype}, {args.mode}, {args.steps} steps:\n")
+    folded = ", folded" if args.fold else ""
+    print(f"{args.model} at {args.size}, batch {args.batch_size}, {args.dtype}, {args.mode}{folded}, {args.steps} steps:\n")
     print(summarize(rows, args.steps, args.top))
     return 0
 

@@ -49,15 +49,8 @@ differences, and the verdict; ``DIR/labels.txt`` lists the class names, one per 
 The exit status is 1 when a format fails its check or cannot be written or run (its
 line says why), 2 for bad input, else 0.
 
-Examples, a LeNet-5 run folder (no batch norm) and a ResNet-20 one (real output)::
+Example, a ResNet-20 run folder (real output)::
 
-    $ python -m keras_cnns train --arch lenet5 --epochs 3 --output runs/lenet5-digits
-    $ python -m keras_cnns export runs/lenet5-digits --format saved_model,onnx,litert
-    lenet5 from runs/lenet5-digits/best.keras: input (2, 64, 64, 1), output (2, 10); tolerance 1e-04 relative; 0 batch norms folded
-    saved_model  runs/lenet5-digits/export/saved_model   tensorflow 2.21.0     max rel diff 6.8e-08  PASS
-    onnx         runs/lenet5-digits/export/model.onnx    onnxruntime 1.32.0    max rel diff 2.0e-07  PASS
-    litert       runs/lenet5-digits/export/model.tflite  ai-edge-litert 2.3.0  max rel diff 4.4e-07  PASS
-    wrote runs/lenet5-digits/export/export.json, runs/lenet5-digits/export/labels.txt
     $ python -m keras_cnns train --arch resnet20 --epochs 3 --output runs/resnet20-digits
     $ python -m keras_cnns export runs/resnet20-digits --format saved_model,onnx,litert
     resnet20 from runs/resnet20-digits/best.keras: input (2, 64, 64, 3), output (2, 10); tolerance 1e-04 relative; 19 batch norms folded
