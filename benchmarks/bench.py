@@ -480,10 +480,8 @@ def _summary(rows):
         parts += ["folded / unfolded inference: " + ", ".join(folded)] if folded else []
         mixed = []
         for impl in ("ours", "torchvision"):
-            rate = {}
-            for row in mine:  # ours as registered (the first row of a dtype), not a peer's layout
-                if "train" in row.get(impl, {}):
-                    rate.setdefault(row["dtype"], row[impl])
+            # Reversed: a dtype's first row (ours as registered, not a peer's layout) wins.
+            rate = {row["dtype"]: row[impl] for row in reversed(mine) if "train" in row.get(impl, {})}
             if {"float32", "mixed_bfloat16"} <= set(rate):
                 mixed.append(f"{impl} {_ratio(rate['mixed_bfloat16'], rate['float32'], 'train')}")
         parts += ["mixed_bfloat16 / float32 training: " + ", ".join(mixed)] if mixed else []
