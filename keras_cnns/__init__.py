@@ -10,7 +10,7 @@
 
 __version__ = "0.1.0"
 
-from keras_cnns import layers, weights
+from keras_cnns import layers, visualize, weights
 from keras_cnns.analysis import count_macs, format_report, model_report
 from keras_cnns.fold import fold_batch_norm
 from keras_cnns.imagenet import decode_predictions, preprocess_input
@@ -51,6 +51,7 @@ __all__ = [
     "model_report",
     "preprocess_input",
     "register_model",
+    "visualize",
     "weights",
     *list_models(),
 ]

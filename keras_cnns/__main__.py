@@ -12,6 +12,8 @@ of one block (``keras_cnns.diagram``).
 (``keras_cnns.predict``).
 ``python -m keras_cnns evaluate RUN | --arch NAME --weights W --dataset SPEC``: top-1, top-5,
 loss, per-class scores and a confusion matrix (``keras_cnns.evaluate``).
+``python -m keras_cnns visualize --weights W [IMAGE ...] --what filters,features,gradcam,occlusion``:
+first-layer filters, feature maps, Grad-CAM and occlusion maps as PNGs (``keras_cnns.visualize``).
 ``python -m keras_cnns export RUN | --arch NAME --weights W --format saved_model,onnx,litert``:
 the inference model in each format, checked by its runtime (``keras_cnns.export``).
 ``python -m keras_cnns experiment degradation [--depths 20,56] [--dataset SPEC] [--epochs N] [--output DIR]``:
@@ -93,6 +95,12 @@ def _evaluate(args):
 
 def _export(args):
     from keras_cnns.export import run
+
+    return run(args, sys.stdout, sys.stderr)
+
+
+def _visualize(args):
+    from keras_cnns.visualize.command import run
 
     return run(args, sys.stdout, sys.stderr)
 
@@ -203,6 +211,12 @@ def main(argv=None):
 
     export_arguments(exporting)
     exporting.set_defaults(run=_export)
+    visualizing = commands.add_parser(
+        "visualize", help="first-layer filters, feature maps, Grad-CAM and occlusion maps as PNG files")
+    from keras_cnns.visualize.command import add_arguments as visualize_arguments
+
+    visualize_arguments(visualizing)
+    visualizing.set_defaults(run=_visualize)
     _experiment_parsers(commands)
     training = commands.add_parser("train", add_help=False, help="train a model (python train.py; train --help)")
     training.add_argument("options", nargs=argparse.REMAINDER)

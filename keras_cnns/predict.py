@@ -21,6 +21,7 @@ layer fewer per pair. ``--no-fold`` keeps them. A file that cannot be read or de
 stderr; the others are still classified, and the exit status is 1.
 """
 
+import collections
 import os
 
 import numpy as np
@@ -71,6 +72,18 @@ def load_image(path, preprocessing, image_size):
     return preprocessing.normalize(image.numpy())
 
 
+def read_images(paths, preprocessing, image_size, err):
+    """Yields ``(path, image)`` for each file that ``load_image`` reads, and prints an
+    error line on ``err`` for each that it cannot (the others are still read)."""
+    for path in paths:
+        try:
+            image = load_image(path, preprocessing, image_size)
+        except ImageError as e:
+            print(f"error: {e}", file=err)
+            continue
+        yield path, image
+
+
 def _labels(path, num_classes):
     if path is None:
         if num_classes == 1000:
@@ -87,76 +100,92 @@ def _labels(path, num_classes):
     return labels
 
 
+#: What ``load`` returns.
+Loaded = collections.namedtuple("Loaded", "info model preprocessing labels")
+
+
+def load(arch, weights, num_classes=None, image_size=None, alpha=None, labels=None):
+    """The model a command runs on images, with its preprocessing and class names.
+
+    Args:
+        arch: registered model name, or None when ``weights`` is a run folder (or a
+            ``.keras`` file in one): the run's.
+        weights: as ``predict --weights``.
+        num_classes, image_size, alpha: builder options (None: the weights' own).
+        labels: a text file with a class name per line, or None: the run's class names,
+            ImageNet's for 1000 classes, else "class N".
+
+    Returns:
+        A ``Loaded``: ``(info, model, preprocessing, labels)``.
+
+    Raises:
+        ValueError: a bad option, named as on the command line (``--arch: ...``).
+        OSError, ImportError: unreadable weights, a missing extra.
+    """
+    from keras_cnns.models import model_info
+    from keras_cnns.weights import read_run
+
+    record = read_run(weights) if os.path.exists(weights) else None
+    if arch is None and record is None:
+        raise ValueError("--arch is needed unless --weights is a run folder (or a .keras file in one). "
+                         f"Received: --weights {weights}")
+    try:
+        info = model_info(arch or record.arch)
+    except ValueError as e:
+        raise ValueError(f"--arch: {e}") from None
+    try:
+        descriptor, path = info.resolve_weights(weights)
+    except ValueError as e:
+        raise ValueError(f"--weights: {e}") from None
+    if path is not None and not os.path.exists(path):
+        raise ValueError(f"--weights: no such file. Received: --weights {weights}")
+    prep = descriptor.preprocessing if descriptor is not None else info.preprocessing
+    # Without --num-classes: the weights' own classes (a run's, a Keras file's, 1000 for a tag's).
+    options = {} if num_classes is None else dict(num_classes=num_classes)
+    size = image_size or (record.image_size if record else None)
+    if size:
+        options["input_shape"] = (size, size, prep.channels)
+    if alpha is not None:
+        options["alpha"] = alpha
+    model = info.builder(weights=weights, **options)
+    classes = model.output_shape[-1]
+    names = (list(record.class_names) if record and not labels and classes == record.num_classes
+             else _labels(labels, classes))
+    return Loaded(info, model, prep, names)
+
+
 def run(args, out, err):
     """The ``predict`` command; ``args`` from ``add_arguments``. Returns the exit status."""
     import keras
 
-    from keras_cnns.models import model_info
-
     if args.top < 1:
         print(f"error: --top must be a positive int. Received: --top {args.top}", file=err)
         return 2
-    from keras_cnns.weights import read_run
-
-    weights = args.weights
-    record = read_run(weights) if os.path.exists(weights) else None
-    if args.arch is None and record is None:
-        print(f"error: --arch is needed unless --weights is a run folder (or a .keras file in one). "
-              f"Received: --weights {weights}", file=err)
-        return 2
     try:
-        info = model_info(args.arch or record.arch)
-    except ValueError as e:
-        print(f"error: --arch: {e}", file=err)
-        return 2
-    try:
-        descriptor, path = info.resolve_weights(weights)
-    except ValueError as e:
-        print(f"error: --weights: {e}", file=err)
-        return 2
-    if path is not None and not os.path.exists(path):
-        print(f"error: --weights: no such file. Received: --weights {weights}", file=err)
-        return 2
-    prep = descriptor.preprocessing if descriptor is not None else info.preprocessing
-    # Without --num-classes: the weights' own classes (a run's, a Keras file's, 1000 for a tag's).
-    options = {} if args.num_classes is None else dict(num_classes=args.num_classes)
-    size = args.image_size or (record.image_size if record else None)
-    if size:
-        options["input_shape"] = (size, size, prep.channels)
-    if args.alpha is not None:
-        options["alpha"] = args.alpha
-    try:
-        model = info.builder(weights=weights, **options)
+        info, model, prep, labels = load(args.arch, args.weights, args.num_classes, args.image_size, args.alpha,
+                                         args.labels)
         if args.fold:
             from keras_cnns.fold import fold_batch_norm
 
             model = fold_batch_norm(model, check=False)  # exact arithmetic, tested on every family
             print(f"{info.name}: {model.folded_batch_norms} batch norms folded into their convolutions "
                   "(--no-fold keeps them)", file=err)
-        num_classes = model.output_shape[-1]
-        labels = (list(record.class_names) if record and not args.labels and num_classes == record.num_classes
-                  else _labels(args.labels, num_classes))
     except (ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=err)
         return 2
-    size = model.input_shape[1]
-    failed = 0
-    for path in args.images:
-        try:
-            image = load_image(path, prep, size)
-        except ImageError as e:
-            print(f"error: {e}", file=err)
-            failed += 1
-            continue
+    done = 0
+    for path, image in read_images(args.images, prep, model.input_shape[1], err):
+        done += 1
         probs = keras.ops.convert_to_numpy(model(image[None], training=False))[0]  # softmax head
         print(path, file=out)
         for i in np.argsort(-probs, kind="stable")[: args.top]:
             print(f"  {probs[i]:7.2%}  {labels[i]}", file=out)
-    return 1 if failed else 0
+    return 1 if done < len(args.images) else 0
 
 
-def add_arguments(parser):
-    parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, BMP, WebP)")
+def add_model_arguments(parser):
+    """The options that choose the model and its weights (``load``'s), shared with
+    ``visualize``."""
     parser.add_argument("--arch", help="registered model name, e.g. resnet50 (default: a run folder's)")
     parser.add_argument(
         "--weights",
@@ -165,11 +194,16 @@ def add_arguments(parser):
         "a file in their format (a keras.applications .h5), a run folder of train.py (or its .keras file), "
         "or a .weights.h5 or .keras file of a keras_cnns model",
     )
-    parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
     parser.add_argument("--num-classes", type=int, default=None,
                         help="classes of the weights (default: the run's, else 1000)")
     parser.add_argument("--labels", default=None, help="text file with one class name per line")
     parser.add_argument("--image-size", type=int, default=None, help="square input size (default: the model's)")
     parser.add_argument("--alpha", type=float, default=None, help="MobileNet width multiplier")
+
+
+def add_arguments(parser):
+    parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, BMP, WebP)")
+    add_model_arguments(parser)
+    parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
     parser.add_argument("--no-fold", dest="fold", action="store_false",
                         help="keep the batch norms, not folded into the convolutions before them")

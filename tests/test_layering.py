@@ -32,6 +32,7 @@ LAYERS = {
     "export": 3,
     "diagram": 3,
     "experiments": 3,
+    "visualize": 4,
 }
 
 

@@ -4,6 +4,7 @@ import keras
 
 from keras_cnns.layers._base import (
     ChainBlock,
+    call_chain,
     check_choice,
     dropout_rate,
     make_activation,
@@ -105,6 +106,11 @@ class ClassifierHead(ChainBlock):
         else:
             chain.append(self.dropouts[0] if self.dropouts else None)
         return chain + [self.predictions, self.output_activation]
+
+    def logits(self, inputs):
+        """The predictions before the output activation (float32): the class scores that
+        Grad-CAM differentiates (``keras_cnns.visualize.gradcam``)."""
+        return keras.ops.cast(call_chain(self._chain()[:-1], inputs), "float32")
 
     def compute_output_spec(self, inputs):
         # The outputs are float32 even under mixed precision; say so to symbolic tensors too.

@@ -96,6 +96,15 @@ class Preprocessing:
             x = keras.ops.flip(x, axis=-1)
         return (x - mean) / std
 
+    def pixels(self, images):
+        """The inverse of ``normalize``: NumPy images back in 0-255, RGB order.
+
+        >>> Preprocessing(mean=(127.5,) * 3, std=(127.5,) * 3).pixels([[-1.0, 0.0, 1.0]])
+        array([[  0. , 127.5, 255. ]], dtype=float32)
+        """
+        x = np.asarray(images, "float32") * np.asarray(self.std, "float32") + np.asarray(self.mean, "float32")
+        return x[..., ::-1] if self.channel_order == "BGR" and self.channels == 3 else x
+
 
 #: ImageNet mean and std of RGB scaled to [0, 1] (torchvision, timm), in pixel units: the
 #: scale-free default for a model trained from scratch.
