@@ -310,13 +310,14 @@ print(keras.backend.backend(), float(np.abs(heat - np.maximum(image[..., 0], 0))
 """
 
 
-def test_the_views_run_on_the_pytorch_backend():
-    pytest.importorskip("torch")
-    env = {**os.environ, "KERAS_BACKEND": "torch", "TF_CPP_MIN_LOG_LEVEL": "3"}
+@pytest.mark.parametrize("backend", ["torch", "jax"])  # jax is not a test dependency: skipped unless installed
+def test_the_views_run_on_the_other_backends(backend):
+    pytest.importorskip(backend)
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    backend, gradcam_error, occlusion_row, top_channel = done.stdout.split()[-4:]
-    assert backend == "torch" and float(gradcam_error) < 1e-6 and int(occlusion_row) in (1, 2) and top_channel == "0"
+    used, gradcam_error, occlusion_row, top_channel = done.stdout.split()[-4:]
+    assert used == backend and float(gradcam_error) < 1e-6 and int(occlusion_row) in (1, 2) and top_channel == "0"
 
 
 def test_white_noise_has_the_share_of_high_frequency_bins():
