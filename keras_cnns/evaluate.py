@@ -303,7 +303,8 @@ def _from_weights(args, load_data):
                 f"The {weights!r} weights of {args.arch} have {classes} classes, {args.dataset} has {len(data[1])}: "
                 f"evaluate weights on the classes they were trained on. Received: dataset={args.dataset!r}"
             )
-        model = info.builder(weights=weights, num_classes=classes, input_shape=(size, size, prep.channels))
+        model = info.builder(weights=weights, num_classes=classes, input_shape=(size, size, prep.channels),
+                             data_format="channels_last")
     return model, prep, size, data
 
 

@@ -286,7 +286,7 @@ def _from_arch(args):
             raise ValueError(f"{info.name} has no width multiplier. Received: alpha={args.alpha!r}")
         options["alpha"] = args.alpha
     try:
-        model = inference_model(info.builder(weights=weights, **options))
+        model = inference_model(info.builder(weights=weights, data_format="channels_last", **options))
     except OSError as error:  # weights that cannot be downloaded or read: one line, as predict's
         raise ValueError(str(error)) from None
     pretrained = descriptor is not None and model.output_shape[-1] == descriptor.num_classes == 1000

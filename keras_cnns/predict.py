@@ -147,7 +147,7 @@ def load(arch, weights, num_classes=None, image_size=None, alpha=None, labels=No
         options["input_shape"] = (size, size, prep.channels)
     if alpha is not None:
         options["alpha"] = alpha
-    model = info.builder(weights=weights, **options)
+    model = info.builder(weights=weights, data_format="channels_last", **options)  # the images' layout
     classes = model.output_shape[-1]
     names = (list(record.class_names) if record and not labels and classes == record.num_classes
              else _labels(labels, classes))

@@ -56,7 +56,7 @@ def test_alexnet_report_has_the_papers_maps_and_receptive_fields(capsys):
 def test_report_formats_and_input_size(capsys):
     _, text, _ = _run(["report", "lenet5", "--input-size", "40", "--format", "csv"], capsys)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [row["layer"] for row in rows] == ["c1", "s2", "c3", "s4", "head", "total"]
+    assert [row["layer"] for row in rows] == ["c1", "s2", "c3", "s4", "head", "predictions", "total"]
     assert rows[0]["input_shape"] == "40x40x1" and rows[0]["output_shape"] == "36x36x6"
     model = keras_cnns.create_model("lenet5", input_shape=(40, 40, 1))
     assert int(rows[-1]["params"]) == model.count_params()

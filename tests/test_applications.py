@@ -94,7 +94,7 @@ def test_transfer_keeps_the_feature_map_and_the_classes():
     ka_model = keras.applications.DenseNet121(weights=None, classes=7, input_shape=(96, 96, 3))
     model = keras_cnns.from_keras_applications(_randomize(ka_model))
     assert model.output_shape == (None, 7)
-    assert model.layers[-1].get_config()["classifier_activation"] == "softmax"
+    assert model.get_layer("predictions").activation.__name__ == "softmax"
     _assert_same_outputs(ka_model, model, 96)
 
 
@@ -147,14 +147,14 @@ def _rules(name):
 def test_a_mismatched_shape_names_the_layers():
     ka_model = keras.applications.ResNet50(weights=None, classes=10, input_shape=(64, 64, 3))
     model = keras_cnns.resnet50(num_classes=9, input_shape=(64, 64, 3))
-    with pytest.raises(ValueError, match=r"'predictions' has a kernel of shape \(2048, 10\), keras_cnns layer 'head/predictions' one of shape \(2048, 9\)"):
+    with pytest.raises(ValueError, match=r"'predictions' has a kernel of shape \(2048, 10\), keras_cnns layer 'predictions' one of shape \(2048, 9\)"):
         keras_applications.transfer_weights(ka_model, model, _rules(model.name))
 
 
 def test_a_layer_left_without_weights_is_named():
     ka_model = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
     model = keras_cnns.resnet50(input_shape=(64, 64, 3))
-    with pytest.raises(ValueError, match=r"keras_cnns layer 'head/predictions' receives no weights"):
+    with pytest.raises(ValueError, match=r"keras_cnns layer 'predictions' receives no weights"):
         keras_applications.transfer_weights(ka_model, model, _rules(model.name))
     ka_model = keras.applications.InceptionV3(weights=None, input_shape=(75, 75, 3))
     model = keras_cnns.inception_v3(aux_logits=True, input_shape=(299, 299, 3))

@@ -253,13 +253,13 @@ def test_googlenet_and_its_auxiliary_classifiers_compute_what_opencv_computes(tm
     x = _images(224)
     theirs = opencv(net, 224, path, tmp_path, x, ["loss3/classifier", "loss1/classifier", "loss2/classifier"])
     model = keras_cnns.from_caffemodel("googlenet", path, aux_logits=True)
-    assert model.output_names == ["head", "aux1", "aux2"]
-    for output, reference, label in zip(model(x, training=False), theirs, ("head", "aux1", "aux2")):
+    assert model.output_names == ["predictions", "aux1", "aux2"]
+    for output, reference, label in zip(model(x, training=False), theirs, ("predictions", "aux1", "aux2")):
         _assert_close(output, reference, f"googlenet {label}")
     # Without auxiliary classifiers the file's loss1/* and loss2/* are left out.
     plain = keras_cnns.from_caffemodel("googlenet", path)
-    assert plain.output_names == ["head"]
-    np.testing.assert_array_equal(plain.get_layer("head").get_weights()[0], model.get_layer("head").get_weights()[0])
+    assert plain.output_names == ["predictions"]
+    np.testing.assert_array_equal(plain.get_layer("predictions").get_weights()[0], model.get_layer("predictions").get_weights()[0])
     with pytest.raises(ValueError, match=r"Expected a model with Caffe weights \(alexnet, googlenet, nin\)\. Received: name='resnet50'"):
         keras_cnns.from_caffemodel("resnet50", path)
 

@@ -14,7 +14,7 @@ from keras_cnns.training import finetune, resolve, train
 from keras_cnns.weights import classifier_layer, read_run
 
 QUICK = dict(recipe="quick", image_size=32, batch_size=20, verbose="0", export=False)
-CLASSIFIER = ("head/predictions/kernel", "head/predictions/bias")
+CLASSIFIER = ("predictions/kernel", "predictions/bias")
 
 
 def _by_path(model):
@@ -127,7 +127,7 @@ def test_a_tags_weights_load_with_another_number_of_classes(tmp_path, cheap_init
     full = keras_cnns.create_model("resnet18", weights=path, input_shape=(64, 64, 3))
     tuned = keras_cnns.create_model("resnet18", weights=path, input_shape=(64, 64, 3), num_classes=3)
     assert full.output_shape == (None, 1000) and tuned.output_shape == (None, 3)
-    assert classifier_layer(tuned).path == "head/predictions"
+    assert classifier_layer(tuned).path == "predictions"
     ours, theirs = _by_path(tuned), _by_path(full)
     assert all(np.array_equal(ours[p], theirs[p]) for p in theirs if p not in CLASSIFIER)
     state = torch.load(path, weights_only=True)
@@ -138,7 +138,7 @@ def test_nin_s_classifier_is_its_last_convolution():
     model = keras_cnns.create_model("nin", input_shape=(39, 39, 3), num_classes=4)
     assert classifier_layer(model).path == "cccp8/conv"
     aux = keras_cnns.create_model("googlenet", input_shape=(79, 79, 3), num_classes=4, aux_logits=True)
-    assert classifier_layer(aux).path == "head/predictions"
+    assert classifier_layer(aux).path == "predictions"
     assert {p for p in finetune.head_paths(aux) if "predictions" in p} >= set(CLASSIFIER)
 
 

@@ -111,7 +111,7 @@ def test_bn_inception_average_pooling_counts_the_padding():
 
 def test_googlenet_aux_heads_at_224():
     model = keras_cnns.googlenet(aux_logits=True)
-    assert model.output_names == ["head", "aux1", "aux2"]
+    assert model.output_names == ["predictions", "aux1", "aux2"]
     assert [tuple(o.shape) for o in model.outputs] == [(None, 1000)] * 3
     assert _trainable(model) == ref.PARAMS_AUX["googlenet"]
     # aux1 on inception_4a (512 channels), aux2 on inception_4d (528): 4x4 after pooling.

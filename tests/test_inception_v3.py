@@ -42,7 +42,7 @@ def test_we_keep_the_batch_norm_scale_keras_applications_drops():
 
 def test_auxiliary_classifier_trains_and_is_dropped_for_inference():
     model = keras_cnns.inception_v3(aux_logits=True, classifier_activation=None)
-    assert model.output_names == ["head", "aux1"]
+    assert model.output_names == ["predictions", "aux1"]
     assert [tuple(o.shape) for o in model.outputs] == [(None, 1000), (None, 1000)]
     assert _trainable(model) == ref.AUX_PARAMS  # torchvision's inception_v3 with AuxLogits
     assert model.count_params() == ref.AUX_TOTAL
@@ -53,8 +53,8 @@ def test_auxiliary_classifier_trains_and_is_dropped_for_inference():
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
         optimizer=keras.optimizers.SGD(0.01),
-        loss={"head": loss, "aux1": loss},
-        loss_weights={"head": 1.0, "aux1": 0.4},
+        loss={"predictions": loss, "aux1": loss},
+        loss_weights={"predictions": 1.0, "aux1": 0.4},
         run_eagerly=True,  # tracing the 27 M-parameter graph costs more than one step
     )
     rng = np.random.default_rng(0)
@@ -62,8 +62,8 @@ def test_auxiliary_classifier_trains_and_is_dropped_for_inference():
     y = rng.integers(0, 1000, 2)
     aux = model.get_layer("aux1")
     before = keras.ops.convert_to_numpy(aux.conv1.conv.kernel).copy()
-    logs = model.train_on_batch(x, {"head": y, "aux1": y}, return_dict=True)
-    assert np.isclose(logs["loss"], logs["head_loss"] + 0.4 * logs["aux1_loss"], rtol=1e-5)
+    logs = model.train_on_batch(x, {"predictions": y, "aux1": y}, return_dict=True)
+    assert np.isclose(logs["loss"], logs["predictions_loss"] + 0.4 * logs["aux1_loss"], rtol=1e-5)
     assert not np.allclose(before, keras.ops.convert_to_numpy(aux.conv1.conv.kernel))
 
     inference = keras_cnns.models.inference_model(model)

@@ -140,11 +140,11 @@ def test_lenet5_classic_shapes_and_parameters():
     model = keras_cnns.lenet5()
     sizes = [model.get_layer(name).output.shape[1:] for name in ("c1", "s2", "c3", "s4")]
     assert sizes == [(28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16)]
-    head = model.get_layer("head")
-    widths = [dense.kernel.shape for dense in (*head.hidden, head.predictions)]
+    head, predictions = model.get_layer("head"), model.get_layer("predictions")
+    widths = [dense.kernel.shape for dense in (*head.hidden, predictions)]
     assert widths == [(400, 120), (120, 84), (84, 10)]  # C5, F6, output
     counts = {name: _count(model.get_layer(name)) for name in ("c1", "c3")}
-    counts |= {dense.name: _count(dense) for dense in (*head.hidden, head.predictions)}
+    counts |= {dense.name: _count(dense) for dense in (*head.hidden, predictions)}
     assert counts == ref.LENET5_LAYERS
 
 

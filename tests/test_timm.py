@@ -134,7 +134,7 @@ def test_state_dicts_of_any_classes_and_tagged_names(tmp_path, cheap_init):
     tm = _timm_model("resnet18", num_classes=7)
     model = from_timm_state_dict("resnet18.a1_in1k", tm.state_dict(), input_shape=(64, 64, 3))
     assert model.output_shape == (None, 7)
-    assert model.layers[-1].get_config()["classifier_activation"] is None
+    assert model.get_layer("predictions").activation.__name__ == "linear"  # logits
     x, x_keras = _images(64)
     _assert_close(_keras(model, x_keras), _torch(tm, x))
     # A .safetensors file reads without torch, as NumPy arrays.

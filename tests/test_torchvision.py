@@ -105,6 +105,20 @@ def test_any_number_of_classes_and_the_state_dict_of_a_file(tmp_path, cheap_init
         convert.load_state_dict(path)
 
 
+@pytest.mark.parametrize("name", ["alexnet", "googlenet"])
+def test_a_conversion_serves_both_data_formats(name, cheap_init):
+    """The weights do not depend on the format: a channels_first conversion (on JAX and
+    PyTorch, or a GPU) holds exactly the channels_last one's, the flattening head's
+    reordered Dense included (its Flatten flattens in channels_last order)."""
+    tv = _torchvision_model(name)
+    last = keras_cnns.from_torchvision(tv, input_shape=(SMALL, SMALL, 3))
+    first = keras_cnns.from_torchvision(tv, input_shape=(3, SMALL, SMALL), data_format="channels_first")
+    assert first.input_shape == (None, 3, SMALL, SMALL)
+    assert [w.path for w in first.weights] == [w.path for w in last.weights]
+    for ours, theirs in zip(first.weights, last.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs))
+
+
 def test_legacy_densenet_names_of_torchvisions_files(cheap_init):
     tv = _torchvision_model("densenet121", num_classes=5)
     # torchvision's densenet files predate its module names: "norm.1" for "norm1".

@@ -139,12 +139,12 @@ def test_the_inference_export_drops_the_auxiliary_heads(tmp_path):
     assert config.aux_loss_weight == 0.3  # GoogLeNet's, kept by the quick recipe
     train(config)
     trained = keras.saving.load_model(out / "last.keras", compile=False)
-    assert trained.output_names == ["head", "aux1", "aux2"]
-    assert keras.saving.load_model(out / "best.keras", compile=False).output_names == ["head", "aux1", "aux2"]
+    assert trained.output_names == ["predictions", "aux1", "aux2"]
+    assert keras.saving.load_model(out / "best.keras", compile=False).output_names == ["predictions", "aux1", "aux2"]
     exported = tf.saved_model.load(str(out / "saved_model"))
     images = np.zeros((2, 150, 150, 3), "float32")
     np.testing.assert_allclose(exported.serve(images).numpy(), trained.predict(images, verbose=0)[0], atol=1e-5)
-    assert "val_head_accuracy" in (out / "history.csv").read_text().splitlines()[0]
+    assert "val_predictions_accuracy" in (out / "history.csv").read_text().splitlines()[0]
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -307,7 +307,8 @@ def test_mixed_precision_trains_and_restores_the_policy(tmp_path):
     metrics = train(config)
     assert 0 <= metrics["top1"] <= 1 and np.isfinite(metrics["loss"])
     trained = keras.saving.load_model(tmp_path / "run" / "last.keras", compile=False)
-    assert {layer.dtype_policy.name for layer in trained.layers[1:]} == {"mixed_bfloat16"}  # no GPU: bfloat16
+    assert {layer.dtype_policy.name for layer in trained.layers[1:-1]} == {"mixed_bfloat16"}  # no GPU: bfloat16
+    assert trained.layers[-1].dtype_policy.name == "float32" and trained.output.dtype == "float32"  # predictions
     assert keras.config.dtype_policy().name == "float32"
 
 

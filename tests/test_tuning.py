@@ -236,7 +236,8 @@ def test_the_zfnet_space_changes_what_it_says():
     assert (conv2.filters, conv2.strides, conv2.groups) == (128, (2, 2), 1)
     assert not [layer for layer in model.layers if layer.name.startswith("lrn")]
     dense = [layer.units for layer in model.get_layer("head")._flatten_layers() if isinstance(layer, keras.layers.Dense)]
-    assert model.get_layer("pool1").pool_size == (2, 2) and dense == [1024, 1024, 1000]
+    assert model.get_layer("pool1").pool_size == (2, 2) and dense == [1024, 1024]
+    assert model.get_layer("predictions").units == 1000
 
 
 def test_googlenet_width_multiplier_scales_every_module():

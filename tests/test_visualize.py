@@ -171,12 +171,16 @@ def test_gradcam_differentiates_the_scores_before_the_softmax_of_our_head():
     model = keras_cnns.create_model("resnet20", input_shape=(16, 16, 3))
     image = np.random.default_rng(0).normal(size=(16, 16, 3)).astype("float32")
     assert visualize.gradcam_layer(model) == "conv4_block3"  # 4x4: the last feature layer
-    head = model.get_layer("head")
+    head, predictions = model.get_layer("head"), model.get_layer("predictions")
+    predictions.activation = None  # keras.applications' contract: the model then gives logits
     a = tf.convert_to_tensor(keras.Model(model.input, model.get_layer("conv4_block3").output)(image[None]))
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(a)
-        logits = head.logits(a)
+        logits = predictions(head(a))
         scores = [logits[0, c] for c in range(10)]
+    logits_out = keras.ops.convert_to_numpy(model(image[None]))
+    predictions.activation = keras.activations.softmax
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), logits_out, atol=1e-6)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(logits)),
                                keras.ops.convert_to_numpy(model(image[None])), atol=1e-6)
     shown = 0

@@ -7,7 +7,10 @@ Every block in keras_cnns is a registered ``keras.layers.Layer`` written one way
   ``child.compute_output_shape``;
 * ``compute_output_shape`` is implemented, so symbolic and eager shapes agree;
 * ``get_config`` keys are the ``__init__`` parameters, each kept as a public attribute;
-* children receive ``dtype=self.dtype_policy`` so mixed precision works.
+* children receive ``dtype=self.dtype_policy`` so mixed precision works;
+* every block takes ``data_format`` (None: ``keras.config.image_data_format()`` when it
+  is built, as Keras' own layers) and hands it to its children: the channel axis
+  (``self.channel_axis``) of batch norm, concatenation and padding follows it.
 
 Activation and normalization are given as strings and resolved by the small factories
 below, so block configs stay plain JSON.
@@ -20,6 +23,39 @@ import keras
 register = keras.saving.register_keras_serializable(package="keras_cnns")
 
 NORMALIZATIONS = (None, "batch", "sync_batch")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def data_format_arg(data_format):
+    """``data_format``, or ``keras.config.image_data_format()`` for None; else raises."""
+    if data_format is None:
+        return keras.config.image_data_format()
+    return check_choice(data_format, "data_format", DATA_FORMATS)
+
+
+def channel_axis(data_format):
+    """The channel axis of a 4-D tensor: -1 (channels_last) or 1 (channels_first)."""
+    return -1 if data_format_arg(data_format) == "channels_last" else 1
+
+
+def spatial(shape, data_format):
+    """``(height, width)`` of a 4-D shape in ``data_format``."""
+    shape = tuple(shape)
+    return shape[1:3] if data_format_arg(data_format) == "channels_last" else shape[2:4]
+
+
+def with_channels(shape, channels, data_format):
+    """``shape`` (4-D) with its channel dimension replaced by ``channels``."""
+    shape = list(shape)
+    shape[channel_axis(data_format)] = channels
+    return tuple(shape)
+
+
+def pad_channels(before, after, data_format):
+    """``ops.pad`` widths of a 4-D tensor that pad its channels only."""
+    widths = [[0, 0], [0, 0], [0, 0], [0, 0]]
+    widths[channel_axis(data_format)] = [before, after]
+    return widths
 
 
 def pair(value, name):
@@ -108,15 +144,17 @@ def check_choice(value, name, allowed):
     return value
 
 
-def make_norm(norm, epsilon, momentum, scale, dtype, name):
+def make_norm(norm, epsilon, momentum, scale, dtype, name, data_format=None):
     """Builds the normalization layer named by ``norm`` (None, "batch", "sync_batch"):
-    ``FusedBatchNormalization`` (Keras' batch norm, on TensorFlow's fused kernel)."""
+    ``FusedBatchNormalization`` (Keras' batch norm, on TensorFlow's fused kernel), over
+    the channel axis of ``data_format``."""
     from keras_cnns.layers.normalization import FusedBatchNormalization
 
     check_choice(norm, "norm", NORMALIZATIONS)
     if norm is None:
         return None
     return FusedBatchNormalization(
+        axis=channel_axis(data_format),
         epsilon=epsilon,
         momentum=momentum,
         scale=scale,
@@ -164,18 +202,38 @@ def output_chain(layers, input_shape):
 
 
 class Block(keras.layers.Layer):
-    """Base of every keras_cnns layer: ``get_config`` from the ``__init__`` signature.
+    """Base of every keras_cnns layer: ``data_format``, and ``get_config`` from the
+    ``__init__`` signature.
 
     Each ``__init__`` parameter (besides ``**kwargs``) is kept as a same-named public
-    attribute, so the config is exactly the constructor's arguments.
+    attribute, so the config is exactly the constructor's arguments, plus the resolved
+    ``data_format`` (``"channels_last"`` or ``"channels_first"``; None takes
+    ``keras.config.image_data_format()``). Configs saved without it (files of
+    keras_cnns before 2026-12) load as channels_last, the only format they had.
     """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format_arg(data_format)
+
+    @property
+    def channel_axis(self):
+        """-1 for channels_last, 1 for channels_first."""
+        return channel_axis(self.data_format)
 
     def get_config(self):
         config = super().get_config()
         for name, parameter in inspect.signature(type(self).__init__).parameters.items():
             if name != "self" and parameter.kind is not parameter.VAR_KEYWORD:
                 config[name] = getattr(self, name)
+        config["data_format"] = self.data_format
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.setdefault("data_format", "channels_last")  # saved before blocks had one
+        return super().from_config(config)
 
 
 class ChainBlock(Block):
@@ -208,8 +266,9 @@ class Parallel:
     ``Parallel`` groups (Inception v3's 1x3 / 3x1 split).
     """
 
-    def __init__(self, *branches):
+    def __init__(self, *branches, axis=-1):
         self.branches = branches
+        self.axis = axis
 
     @property
     def built(self):
@@ -222,12 +281,13 @@ class Parallel:
     def __call__(self, inputs):
         from keras import ops
 
-        return ops.concatenate([call_chain(branch, inputs) for branch in self.branches], axis=-1)
+        return ops.concatenate([call_chain(branch, inputs) for branch in self.branches], axis=self.axis)
 
     def compute_output_shape(self, input_shape):
-        shapes = [output_chain(branch, input_shape) for branch in self.branches]
-        channels = [shape[-1] for shape in shapes]
-        return (*shapes[0][:-1], None if None in channels else sum(channels))
+        shapes = [list(output_chain(branch, input_shape)) for branch in self.branches]
+        channels = [shape[self.axis] for shape in shapes]
+        shapes[0][self.axis] = None if None in channels else sum(channels)
+        return tuple(shapes[0])
 
 
 class BranchBlock(Block):
@@ -240,11 +300,14 @@ class BranchBlock(Block):
     def _branches(self):
         raise NotImplementedError
 
+    def _parallel(self):
+        return Parallel(*self._branches(), axis=self.channel_axis)
+
     def build(self, input_shape):
-        Parallel(*self._branches()).build(input_shape)
+        self._parallel().build(input_shape)
 
     def call(self, inputs):
-        return Parallel(*self._branches())(inputs)
+        return self._parallel()(inputs)
 
     def compute_output_shape(self, input_shape):
-        return Parallel(*self._branches()).compute_output_shape(input_shape)
+        return self._parallel().compute_output_shape(input_shape)

@@ -95,7 +95,7 @@ class ConvBNAct(ChainBlock):
             # "same": the convolution pads by itself, without a padded copy of its input.
             explicit, conv_padding = False, "same"
         self.pad = (
-            keras.layers.ZeroPadding2D(self.padding, dtype=self.dtype_policy, name="pad")
+            keras.layers.ZeroPadding2D(self.padding, data_format=self.data_format, dtype=self.dtype_policy, name="pad")
             if explicit and any(any(side) for side in self.padding)
             else None
         )
@@ -107,17 +107,18 @@ class ConvBNAct(ChainBlock):
             groups=groups,
             use_bias=use_bias,
             kernel_initializer=kernel_initializer,
+            data_format=self.data_format,
             dtype=self.dtype_policy,
             name="conv",
         )
-        self.bn = make_norm(norm, norm_epsilon, norm_momentum, norm_scale, self.dtype_policy, "bn")
+        self.bn = make_norm(norm, norm_epsilon, norm_momentum, norm_scale, self.dtype_policy, "bn", self.data_format)
         self.act = make_activation(activation, self.dtype_policy, "act")
 
     def _chain(self):
         return [self.pad, self.conv, self.bn, self.act]
 
     def build(self, input_shape):
-        channels = input_shape[-1]
+        channels = input_shape[self.channel_axis]
         if channels is not None and channels % self.groups:
             raise ValueError(
                 f"Expected input channels divisible by groups={self.groups}. "
@@ -134,7 +135,8 @@ class ConvOptions:
     (with the block's dtype policy); keyword overrides win. A block that keeps a
     ``width_multiplier`` attribute gets every ``filters`` scaled by it, as TF-slim's
     Inception ``depth_multiplier`` (``scaled_width``: at least 16 channels, 1.0 changes
-    nothing); blocks without the attribute build their widths as written.
+    nothing); blocks without the attribute build their widths as written. The units
+    take the block's ``data_format``.
     """
 
     def _conv(self, filters, kernel_size, strides=1, padding="same", name=None, **overrides):
@@ -142,5 +144,6 @@ class ConvOptions:
         options.update(overrides)
         filters = scaled_width(filters, getattr(self, "width_multiplier", 1.0))
         return ConvBNAct(
-            filters, kernel_size, strides=strides, padding=padding, dtype=self.dtype_policy, name=name, **options
+            filters, kernel_size, strides=strides, padding=padding, data_format=self.data_format,
+            dtype=self.dtype_policy, name=name, **options,
         )

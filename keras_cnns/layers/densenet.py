@@ -12,7 +12,15 @@ Convolutions have no bias, as in the authors' code, torchvision and keras.applic
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import ChainBlock, dropout_rate, make_activation, make_norm, positive_int, register
+from keras_cnns.layers._base import (
+    ChainBlock,
+    dropout_rate,
+    make_activation,
+    make_norm,
+    positive_int,
+    register,
+    with_channels,
+)
 
 __all__ = ["DenseBlock", "DenseLayer", "TransitionBlock"]
 
@@ -21,13 +29,14 @@ __all__ = ["DenseBlock", "DenseLayer", "TransitionBlock"]
 
 
 
-def _conv(filters, kernel_size, dtype, name):
+def _conv(filters, kernel_size, dtype, name, data_format):
     return keras.layers.Conv2D(
         filters,
         kernel_size,
         padding="same",
         use_bias=False,
         kernel_initializer="he_normal",
+        data_format=data_format,
         dtype=dtype,
         name=name,
     )
@@ -85,23 +94,24 @@ class DenseLayer(ChainBlock):
         dtype = self.dtype_policy
         self.norm1 = self.act1 = self.conv1 = None
         if bottleneck_width is not None:
-            self.norm1 = make_norm(norm, norm_epsilon, norm_momentum, True, dtype, "norm1")
+            self.norm1 = make_norm(norm, norm_epsilon, norm_momentum, True, dtype, "norm1", self.data_format)
             self.act1 = make_activation(activation, dtype, "act1")
-            self.conv1 = _conv(bottleneck_width * growth_rate, 1, dtype, "conv1")
-        self.norm2 = make_norm(norm, norm_epsilon, norm_momentum, True, dtype, "norm2")
+            self.conv1 = _conv(bottleneck_width * growth_rate, 1, dtype, "conv1", self.data_format)
+        self.norm2 = make_norm(norm, norm_epsilon, norm_momentum, True, dtype, "norm2", self.data_format)
         self.act2 = make_activation(activation, dtype, "act2")
-        self.conv2 = _conv(growth_rate, 3, dtype, "conv2")
+        self.conv2 = _conv(growth_rate, 3, dtype, "conv2", self.data_format)
         self.drop = keras.layers.Dropout(self.dropout, dtype=dtype, name="dropout") if self.dropout else None
 
     def _chain(self):
         return [self.norm1, self.act1, self.conv1, self.norm2, self.act2, self.conv2, self.drop]
 
     def call(self, inputs):
-        return ops.concatenate([inputs, super().call(inputs)], axis=-1)
+        return ops.concatenate([inputs, super().call(inputs)], axis=self.channel_axis)
 
     def compute_output_shape(self, input_shape):
-        *rest, channels = super().compute_output_shape(input_shape)
-        return (*rest, None if input_shape[-1] is None else input_shape[-1] + channels)
+        new = super().compute_output_shape(input_shape)[self.channel_axis]
+        channels = input_shape[self.channel_axis]
+        return with_channels(input_shape, None if channels is None else channels + new, self.data_format)
 
 
 @register
@@ -158,6 +168,7 @@ class DenseBlock(ChainBlock):
                 norm_epsilon=norm_epsilon,
                 norm_momentum=norm_momentum,
                 activation=activation,
+                data_format=self.data_format,
                 dtype=self.dtype_policy,
                 name=f"block{i + 1}",
             )
@@ -210,13 +221,13 @@ class TransitionBlock(ChainBlock):
         self.norm_momentum = norm_momentum
         self.activation = activation
         dtype = self.dtype_policy
-        self.bn = make_norm(norm, norm_epsilon, norm_momentum, True, dtype, "bn")
+        self.bn = make_norm(norm, norm_epsilon, norm_momentum, True, dtype, "bn", self.data_format)
         self.act = make_activation(activation, dtype, "act")
         self.conv = None
-        self.pool = keras.layers.AveragePooling2D(2, strides=2, dtype=dtype, name="pool")
+        self.pool = keras.layers.AveragePooling2D(2, strides=2, data_format=self.data_format, dtype=dtype, name="pool")
 
     def _filters(self, input_shape):
-        channels = input_shape[-1]
+        channels = input_shape[self.channel_axis]
         if channels is None:
             raise ValueError(
                 f"TransitionBlock needs the number of input channels. Received: input_shape={tuple(input_shape)}"
@@ -233,9 +244,9 @@ class TransitionBlock(ChainBlock):
         return [self.bn, self.act, self.conv, self.pool]
 
     def build(self, input_shape):
-        self.conv = _conv(self._filters(input_shape), 1, self.dtype_policy, "conv")
+        self.conv = _conv(self._filters(input_shape), 1, self.dtype_policy, "conv", self.data_format)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
-        *rest, _ = input_shape
-        return tuple(self.pool.compute_output_shape((*rest, self._filters(input_shape))))
+        shape = with_channels(input_shape, self._filters(input_shape), self.data_format)
+        return tuple(self.pool.compute_output_shape(shape))

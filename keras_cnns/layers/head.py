@@ -1,4 +1,5 @@
-"""The classifier head: pooling or flattening, optional hidden layers, the predictions."""
+"""The classifier head: pooling or flattening, optional hidden layers, the predictions;
+and the output activation of heads whose last layer holds no weights."""
 
 import keras
 
@@ -15,7 +16,7 @@ from keras_cnns.layers._base import (
 
 HEAD_POOLINGS = ("avg", "max", "flatten")
 
-__all__ = ["ClassifierHead"]
+__all__ = ["ClassifierHead", "OutputActivation"]
 
 
 @register
@@ -30,8 +31,13 @@ class ClassifierHead(ChainBlock):
     acts on the pooled features). The final activation is computed in float32, so the
     outputs stay float32 under mixed precision.
 
+    With ``num_classes=None`` the head stops before the predictions: it returns the
+    pooled (and hidden) features, and the model adds its own ``predictions`` layer, as
+    keras.applications does (``keras_cnns.models._builder.build_model``). The auxiliary
+    classifiers of GoogLeNet and Inception v3 keep theirs inside.
+
     Args:
-        num_classes: int, number of classes.
+        num_classes: int, number of classes, or None for no predictions.
         pooling: ``"avg"``, ``"max"`` or ``"flatten"``. Defaults to ``"avg"``.
         flatten_size: None, or with ``pooling="flatten"`` a pair: adaptive average
             pooling to that size before flattening (torchvision's ``AdaptiveAvgPool2d``,
@@ -60,7 +66,7 @@ class ClassifierHead(ChainBlock):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = positive_int(num_classes, "num_classes")
+        self.num_classes = None if num_classes is None else positive_int(num_classes, "num_classes")
         self.pooling = check_choice(pooling, "pooling", HEAD_POOLINGS)
         if flatten_size is not None:
             if pooling != "flatten":
@@ -78,13 +84,15 @@ class ClassifierHead(ChainBlock):
         self.adaptive_pool = (
             None
             if flatten_size is None
-            else keras.layers.AdaptiveAveragePooling2D(flatten_size, dtype=dtype, name="adaptive_pool")
+            else keras.layers.AdaptiveAveragePooling2D(
+                flatten_size, data_format=self.data_format, dtype=dtype, name="adaptive_pool"
+            )
         )
         self.pool = {
             "avg": keras.layers.GlobalAveragePooling2D,
             "max": keras.layers.GlobalMaxPooling2D,
             "flatten": keras.layers.Flatten,
-        }[pooling](dtype=dtype, name="pool")
+        }[pooling](data_format=self.data_format, dtype=dtype, name="pool")
         self.hidden = [
             keras.layers.Dense(units, activation=activation, dtype=dtype, name=f"fc{i + 1}")
             for i, units in enumerate(self.hidden_units)
@@ -93,10 +101,12 @@ class ClassifierHead(ChainBlock):
         self.dropouts = [
             keras.layers.Dropout(dropout, dtype=dtype, name=f"dropout{i + 1}") for i in range(count)
         ]
-        self.predictions = keras.layers.Dense(num_classes, dtype=dtype, name="predictions")
-        self.output_activation = make_activation(classifier_activation, "float32", "output")
-        if self.output_activation is None:
-            self.output_activation = keras.layers.Activation("linear", dtype="float32", name="output")
+        self.predictions = self.output_activation = None
+        if num_classes is not None:
+            self.predictions = keras.layers.Dense(num_classes, dtype=dtype, name="predictions")
+            self.output_activation = make_activation(classifier_activation, "float32", "output")
+            if self.output_activation is None:
+                self.output_activation = keras.layers.Activation("linear", dtype="float32", name="output")
 
     def _chain(self):
         chain = [self.adaptive_pool, self.pool]
@@ -114,7 +124,8 @@ class ClassifierHead(ChainBlock):
 
     def compute_output_spec(self, inputs):
         # The outputs are float32 even under mixed precision; say so to symbolic tensors too.
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="float32")
+        dtype = self.compute_dtype if self.predictions is None else "float32"
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
 
     def build(self, input_shape):
         if self.pooling == "flatten" and None in tuple(input_shape)[1:]:
@@ -123,3 +134,26 @@ class ClassifierHead(ChainBlock):
                 f"Received: input_shape={tuple(input_shape)}"
             )
         super().build(input_shape)
+
+
+@register
+class OutputActivation(keras.layers.Activation):
+    """The output activation of a head that ends without weights (NIN's global average
+    pooling of its class maps), named ``predictions`` as keras.applications names its
+    last layer: ``activation`` is the callable Keras activation, and setting it to None
+    makes the layer return its inputs (the logits), as on a Dense. Computed in float32.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> layer = OutputActivation("softmax", name="predictions")
+    >>> layer.activation.__name__, layer(np.zeros((1, 4), "float32")).shape
+    ('softmax', TensorShape([1, 4]))
+    """
+
+    def __init__(self, activation=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(activation if activation is not None else "linear", **kwargs)
+
+    def call(self, inputs):
+        return inputs if self.activation is None else self.activation(inputs)

@@ -9,7 +9,7 @@ weights can be matched to those models by name.
 
 import keras
 
-from keras_cnns.layers._base import BranchBlock, ChainBlock, check_choice, positive_int, register
+from keras_cnns.layers._base import BranchBlock, ChainBlock, check_choice, positive_int, register, spatial
 from keras_cnns.layers.conv import ConvBNAct, ConvOptions
 from keras_cnns.layers.head import ClassifierHead
 from keras_cnns.layers.pooling import PaddedMaxPool2D
@@ -94,7 +94,7 @@ class InceptionModule(_Branches):
         self.branch3x3 = self._conv(filters_3x3, 3, name="branch3x3")
         self.branch5x5_reduce = self._conv(filters_5x5_reduce, 1, name="branch5x5_reduce")
         self.branch5x5 = self._conv(filters_5x5, kernel_5x5, name="branch5x5")
-        self.pool = PaddedMaxPool2D(3, 1, padding=1, dtype=self.dtype_policy, name="pool")
+        self.pool = PaddedMaxPool2D(3, 1, padding=1, data_format=self.data_format, dtype=self.dtype_policy, name="pool")
         self.pool_proj = self._conv(filters_pool_proj, 1, name="pool_proj")
 
     def _branches(self):
@@ -226,12 +226,15 @@ class BNInceptionModule(_Branches):
             self.pool_pad = None
             padding = 0 if self.ceil_mode else 1
             self.pool_layer = PaddedMaxPool2D(
-                3, strides, padding=padding, ceil_mode=self.ceil_mode, dtype=dtype, name="pool"
+                3, strides, padding=padding, ceil_mode=self.ceil_mode, data_format=self.data_format, dtype=dtype,
+                name="pool",
             )
         else:
             # Zero padding, then unpadded pooling: the padding counts in the average.
-            self.pool_pad = keras.layers.ZeroPadding2D(1, dtype=dtype, name="pool_pad")
-            self.pool_layer = keras.layers.AveragePooling2D(3, 1, dtype=dtype, name="pool")
+            self.pool_pad = keras.layers.ZeroPadding2D(1, data_format=self.data_format, dtype=dtype, name="pool_pad")
+            self.pool_layer = keras.layers.AveragePooling2D(
+                3, 1, data_format=self.data_format, dtype=dtype, name="pool"
+            )
         self.pool_proj = None if reduction else self._conv(filters_pool_proj, 1, name="pool_proj")
 
     def _branches(self):
@@ -243,7 +246,7 @@ class BNInceptionModule(_Branches):
         return branches if self.branch1x1 is None else [[self.branch1x1], *branches]
 
     def build(self, input_shape):
-        odd = [size for size in tuple(input_shape)[1:3] if size is not None and size % 2]
+        odd = [size for size in spatial(input_shape, self.data_format) if size is not None and size % 2]
         if self.ceil_mode and odd:
             raise ValueError(
                 "With ceil_mode=True the pass-through pooling gives floor(size / 2) where the strided "
@@ -312,7 +315,9 @@ class InceptionAux(ChainBlock):
         self.norm_momentum = norm_momentum
         self.activation = activation
         dtype = self.dtype_policy
-        self.pool = keras.layers.AveragePooling2D(self.pool_size, 3, dtype=dtype, name="pool")
+        self.pool = keras.layers.AveragePooling2D(
+            self.pool_size, 3, data_format=self.data_format, dtype=dtype, name="pool"
+        )
         self.conv = ConvBNAct(
             filters,
             1,
@@ -321,6 +326,7 @@ class InceptionAux(ChainBlock):
             norm_epsilon=norm_epsilon,
             norm_momentum=norm_momentum,
             activation=activation,
+            data_format=self.data_format,
             dtype=dtype,
             name="conv",
         )
@@ -331,6 +337,7 @@ class InceptionAux(ChainBlock):
             dropout=dropout,
             activation=activation,
             classifier_activation=classifier_activation,
+            data_format=self.data_format,
             dtype=dtype,
             name="head",
         )
@@ -339,8 +346,8 @@ class InceptionAux(ChainBlock):
         return [self.pool, self.conv, self.head]
 
     def build(self, input_shape):
-        spatial = tuple(input_shape)[1:3]
-        if None in spatial or min(spatial) < self.pool_size:
+        size = spatial(input_shape, self.data_format)
+        if None in size or min(size) < self.pool_size:
             raise ValueError(
                 "The auxiliary classifier flattens its pooled map: it needs a static input "
                 f"of at least {self.pool_size}x{self.pool_size}. "

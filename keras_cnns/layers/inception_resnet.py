@@ -79,7 +79,7 @@ class InceptionResNetV2Mixed5b(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(64, 1)], "branch3")]
 
     def _chain(self):
-        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3, axis=self.channel_axis)]
 
 
 @register
@@ -119,7 +119,7 @@ class InceptionResNetReductionB(_InceptionBlock):
         self.pool = self._max_pool("branch3_pool")
 
     def _chain(self):
-        return [Parallel(*self.branches, [self.pool])]
+        return [Parallel(*self.branches, [self.pool], axis=self.channel_axis)]
 
 
 class _InceptionResNetBlock(_InceptionBlock):
@@ -154,16 +154,17 @@ class _InceptionResNetBlock(_InceptionBlock):
         self.act = make_activation(output_activation, self.dtype_policy, "act")
 
     def _chain(self):
-        return [Parallel(*self.branches)]
+        return [Parallel(*self.branches, axis=self.channel_axis)]
 
     def build(self, input_shape):
-        channels = input_shape[-1]
+        channels = input_shape[self.channel_axis]
         if channels is None:
             raise ValueError(f"The input channels must be known. Received: input_shape={tuple(input_shape)}")
         mixed = build_chain(self._chain(), input_shape)
         if self.up is None:
             self.up = ConvBNAct(
-                channels, 1, use_bias=True, norm=None, activation=None, dtype=self.dtype_policy, name="up"
+                channels, 1, use_bias=True, norm=None, activation=None, data_format=self.data_format,
+                dtype=self.dtype_policy, name="up",
             )
         build_chain([self.up, self.act], mixed)
 

@@ -13,7 +13,7 @@ TF-slim's ``depth_multiplier`` (``min_depth`` 16); the widths written here are a
 
 import keras
 
-from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, positive_int, register
+from keras_cnns.layers._base import BranchBlock, ChainBlock, Parallel, positive_int, register, spatial
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.layers.conv import ConvOptions
 from keras_cnns.layers.head import ClassifierHead
@@ -42,10 +42,12 @@ class _InceptionV3Module(ConvOptions, BranchBlock):
 
     def _avg_pool(self):
         # 3x3/1 "same" average pooling; padded positions are not counted (TF, Keras).
-        return keras.layers.AveragePooling2D(3, 1, padding="same", dtype=self.dtype_policy, name="pool")
+        return keras.layers.AveragePooling2D(
+            3, 1, padding="same", data_format=self.data_format, dtype=self.dtype_policy, name="pool"
+        )
 
     def _max_pool(self):
-        return PaddedMaxPool2D(3, 2, dtype=self.dtype_policy, name="pool")
+        return PaddedMaxPool2D(3, 2, data_format=self.data_format, dtype=self.dtype_policy, name="pool")
 
 @register
 class InceptionV3A(_InceptionV3Module):
@@ -320,8 +322,12 @@ class InceptionV3E(_InceptionV3Module):
     def _branches(self):
         return [
             [self.branch1x1],
-            [self.branch3x3_1, Parallel([self.branch3x3_2a], [self.branch3x3_2b])],
-            [self.branch3x3dbl_1, self.branch3x3dbl_2, Parallel([self.branch3x3dbl_3a], [self.branch3x3dbl_3b])],
+            [self.branch3x3_1, Parallel([self.branch3x3_2a], [self.branch3x3_2b], axis=self.channel_axis)],
+            [
+                self.branch3x3dbl_1,
+                self.branch3x3dbl_2,
+                Parallel([self.branch3x3dbl_3a], [self.branch3x3dbl_3b], axis=self.channel_axis),
+            ],
             [self.pool, self.branch_pool],
         ]
 
@@ -378,18 +384,21 @@ class InceptionV3Aux(ConvOptions, ChainBlock):
         self.norm_scale = norm_scale
         self.activation = activation
         self.width_multiplier = width_multiplier_arg(width_multiplier)
-        self.pool = keras.layers.AveragePooling2D(5, 3, dtype=self.dtype_policy, name="pool")
+        self.pool = keras.layers.AveragePooling2D(
+            5, 3, data_format=self.data_format, dtype=self.dtype_policy, name="pool"
+        )
         self.conv0 = self._conv(128, 1, name="conv0")
         self.conv1 = self._conv(768, 5, padding="valid", name="conv1")
         self.head = ClassifierHead(
-            num_classes, classifier_activation=classifier_activation, dtype=self.dtype_policy, name="head"
+            num_classes, classifier_activation=classifier_activation, data_format=self.data_format,
+            dtype=self.dtype_policy, name="head",
         )
 
     def _chain(self):
         return [self.pool, self.conv0, self.conv1, self.head]
 
     def build(self, input_shape):
-        if any(d is not None and d < self.min_size for d in tuple(input_shape)[1:3]):
+        if any(d is not None and d < self.min_size for d in spatial(input_shape, self.data_format)):
             raise ValueError(
                 f"The auxiliary classifier needs an input of at least {self.min_size}x"
                 f"{self.min_size}. Received: input_shape={tuple(input_shape)}"

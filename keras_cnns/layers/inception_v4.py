@@ -78,10 +78,12 @@ class _InceptionBlock(ConvOptions, ChainBlock):
         return [self._conv(*spec, name=f"{prefix}_conv{i + 1}") for i, spec in enumerate(specs)]
 
     def _max_pool(self, name):
-        return keras.layers.MaxPooling2D(3, 2, dtype=self.dtype_policy, name=name)
+        return keras.layers.MaxPooling2D(3, 2, data_format=self.data_format, dtype=self.dtype_policy, name=name)
 
     def _avg_pool(self, name):
-        return keras.layers.AveragePooling2D(3, 1, padding="same", dtype=self.dtype_policy, name=name)
+        return keras.layers.AveragePooling2D(
+            3, 1, padding="same", data_format=self.data_format, dtype=self.dtype_policy, name=name
+        )
 
 
 def _filter_table(filters, layout, name):
@@ -143,9 +145,9 @@ class InceptionV4Stem(_InceptionBlock):
     def _chain(self):
         return [
             *self.convs,
-            Parallel([self.mixed_3a_pool], [self.mixed_3a_conv]),
-            Parallel(self.mixed_4a_branch0, self.mixed_4a_branch1),
-            Parallel([self.mixed_5a_conv], [self.mixed_5a_pool]),
+            Parallel([self.mixed_3a_pool], [self.mixed_3a_conv], axis=self.channel_axis),
+            Parallel(self.mixed_4a_branch0, self.mixed_4a_branch1, axis=self.channel_axis),
+            Parallel([self.mixed_5a_conv], [self.mixed_5a_pool], axis=self.channel_axis),
         ]
 
 
@@ -173,7 +175,7 @@ class InceptionV4A(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(96, 1)], "branch3")]
 
     def _chain(self):
-        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3, axis=self.channel_axis)]
 
 
 @register
@@ -204,7 +206,7 @@ class InceptionV4B(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(128, 1)], "branch3")]
 
     def _chain(self):
-        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, self.branch3, axis=self.channel_axis)]
 
 
 @register
@@ -234,9 +236,10 @@ class InceptionV4C(_InceptionBlock):
         self.branch3 = [self._avg_pool("branch3_pool"), *self._convs([(256, 1)], "branch3")]
 
     def _chain(self):
-        split1 = Parallel([self.branch1_split[0]], [self.branch1_split[1]])
-        split2 = Parallel([self.branch2_split[0]], [self.branch2_split[1]])
-        return [Parallel(self.branch0, [*self.branch1, split1], [*self.branch2, split2], self.branch3)]
+        split1 = Parallel([self.branch1_split[0]], [self.branch1_split[1]], axis=self.channel_axis)
+        split2 = Parallel([self.branch2_split[0]], [self.branch2_split[1]], axis=self.channel_axis)
+        branches = (self.branch0, [*self.branch1, split1], [*self.branch2, split2], self.branch3)
+        return [Parallel(*branches, axis=self.channel_axis)]
 
 
 @register
@@ -270,7 +273,7 @@ class ReductionA(_InceptionBlock):
         self.branch2 = [self._max_pool("branch2_pool")]
 
     def _chain(self):
-        return [Parallel(self.branch0, self.branch1, self.branch2)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, axis=self.channel_axis)]
 
 
 @register
@@ -297,4 +300,4 @@ class InceptionV4ReductionB(_InceptionBlock):
         self.branch2 = [self._max_pool("branch2_pool")]
 
     def _chain(self):
-        return [Parallel(self.branch0, self.branch1, self.branch2)]
+        return [Parallel(self.branch0, self.branch1, self.branch2, axis=self.channel_axis)]

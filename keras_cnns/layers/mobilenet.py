@@ -22,6 +22,7 @@ from keras_cnns.layers._base import (
     make_norm,
     positive_int,
     register,
+    spatial,
 )
 from keras_cnns.layers.conv import ConvBNAct
 
@@ -44,10 +45,13 @@ def _depthwise(block, strides, padding, depth_multiplier=1):
         depth_multiplier=depth_multiplier,
         use_bias=False,
         depthwise_initializer="he_normal",
+        data_format=block.data_format,
         dtype=block.dtype_policy,
         name="depthwise",
     )
-    bn = make_norm(block.norm, block.norm_epsilon, block.norm_momentum, True, block.dtype_policy, "depthwise_bn")
+    bn = make_norm(
+        block.norm, block.norm_epsilon, block.norm_momentum, True, block.dtype_policy, "depthwise_bn", block.data_format
+    )
     act = make_activation(block.activation, block.dtype_policy, "depthwise_act")
     return conv, bn, act
 
@@ -103,7 +107,9 @@ class DepthwiseSeparableBlock(ChainBlock):
         self.norm_momentum = norm_momentum
         self.activation = activation
         self.pad = (
-            keras.layers.ZeroPadding2D(((0, 1), (0, 1)), dtype=self.dtype_policy, name="pad")
+            keras.layers.ZeroPadding2D(
+                ((0, 1), (0, 1)), data_format=self.data_format, dtype=self.dtype_policy, name="pad"
+            )
             if strides == 2
             else None
         )
@@ -117,6 +123,7 @@ class DepthwiseSeparableBlock(ChainBlock):
             norm_epsilon=norm_epsilon,
             norm_momentum=norm_momentum,
             activation=activation,
+            data_format=self.data_format,
             dtype=self.dtype_policy,
             name="pointwise",
         )
@@ -192,6 +199,7 @@ class InvertedResidualBlock(Block):
             norm_epsilon=self.norm_epsilon,
             norm_momentum=self.norm_momentum,
             activation=activation,
+            data_format=self.data_format,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -200,7 +208,7 @@ class InvertedResidualBlock(Block):
         return [self.expand, self.depthwise, self.depthwise_bn, self.depthwise_act, self.project]
 
     def build(self, input_shape):
-        channels = input_shape[-1]
+        channels = input_shape[self.channel_axis]
         if channels is None:
             raise ValueError(f"The number of input channels must be known. Received: input_shape={tuple(input_shape)}")
         # Children in call order, so weights are listed as keras.applications lists them.
@@ -217,7 +225,8 @@ class InvertedResidualBlock(Block):
         return ops.add(inputs, x) if self._residual else x
 
     def compute_output_shape(self, input_shape):
-        batch, height, width, _ = input_shape
         # "same" padding: ceil(size / stride).
-        height, width = (None if d is None else -(-d // self.strides) for d in (height, width))
-        return (batch, height, width, self.filters)
+        height, width = (None if d is None else -(-d // self.strides) for d in spatial(input_shape, self.data_format))
+        if self.data_format == "channels_last":
+            return (input_shape[0], height, width, self.filters)
+        return (input_shape[0], self.filters, height, width)

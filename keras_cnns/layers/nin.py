@@ -73,7 +73,7 @@ class MLPConvBlock(ChainBlock):
         acts = [activation] * len(widths)
         if not last_activation:
             acts[-1] = None
-        options = dict(use_bias=True, norm=None, dtype=self.dtype_policy)
+        options = dict(use_bias=True, norm=None, data_format=self.data_format, dtype=self.dtype_policy)
         self.conv = ConvBNAct(
             widths[0],
             self.kernel_size,

@@ -4,7 +4,7 @@ normalization."""
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import Block, positive_int, register
+from keras_cnns.layers._base import Block, pad_channels, positive_int, register
 
 __all__ = ["FusedBatchNormalization", "LocalResponseNormalization"]
 
@@ -85,6 +85,11 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
 
+def _window(x, start, length, axis):
+    """``length`` channels of ``x`` from ``start`` on the channel axis (-1 or 1)."""
+    return x[..., start : start + length] if axis == -1 else x[:, start : start + length]
+
+
 @register
 class LocalResponseNormalization(Block):
     """Local response normalization across channels (Krizhevsky et al., 2012, §3.3).
@@ -95,7 +100,8 @@ class LocalResponseNormalization(Block):
     and last channel), and ``alpha`` multiplies the plain sum, as in the paper and in
     ``tf.nn.local_response_normalization``. Caffe and ``torch.nn.LocalResponseNorm``
     divide alpha by ``size``: to reproduce them pass ``alpha=their_alpha / size``.
-    The layer has no weights. Under mixed precision the sum is taken in float32.
+    The layer has no weights. Under mixed precision the sum is taken in float32. The
+    channels are on the axis of ``data_format``.
 
     Args:
         size: int, the number of adjacent channels ``n``. Defaults to 5.
@@ -122,11 +128,12 @@ class LocalResponseNormalization(Block):
         x = ops.cast(inputs, "float32")
         squares = ops.square(x)
         before = self.size // 2
-        padded = ops.pad(squares, [[0, 0], [0, 0], [0, 0], [before, self.size - 1 - before]])
-        channels = ops.shape(inputs)[-1]
-        total = padded[..., 0:channels]
+        padded = ops.pad(squares, pad_channels(before, self.size - 1 - before, self.data_format))
+        axis = self.channel_axis
+        channels = ops.shape(inputs)[axis]
+        total = _window(padded, 0, channels, axis)
         for offset in range(1, self.size):
-            total = total + padded[..., offset : offset + channels]
+            total = total + _window(padded, offset, channels, axis)
         out = x / ops.power(self.k + self.alpha * total, self.beta)
         return ops.cast(out, self.compute_dtype)
 

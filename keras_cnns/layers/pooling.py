@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import Block, pair, register
+from keras_cnns.layers._base import Block, pair, register, spatial
 
 __all__ = ["PaddedMaxPool2D"]
 
@@ -52,7 +52,8 @@ class PaddedMaxPool2D(Block):
         self.padding = padding
         self.ceil_mode = bool(ceil_mode)
         self.pool = keras.layers.MaxPooling2D(
-            self.pool_size, self.strides, padding="valid", dtype=self.dtype_policy, name="pool"
+            self.pool_size, self.strides, padding="valid", data_format=self.data_format, dtype=self.dtype_policy,
+            name="pool",
         )
 
     def _pads(self):
@@ -67,14 +68,21 @@ class PaddedMaxPool2D(Block):
         self.pool.build(self._padded_shape(input_shape))
 
     def _padded_shape(self, input_shape):
-        n, h, w, c = input_shape
+        h, w = spatial(input_shape, self.data_format)
         (t, b), (l, r) = self._pads()
-        return (n, None if h is None else h + t + b, None if w is None else w + l + r, c)
+        padded = (input_shape[0], None if h is None else h + t + b, None if w is None else w + l + r)
+        if self.data_format == "channels_last":
+            return (*padded, input_shape[-1])
+        return (padded[0], input_shape[1], *padded[1:])
 
     def call(self, inputs):
         (t, b), (l, r) = self._pads()
         if t or b or l or r:
-            inputs = ops.pad(inputs, [[0, 0], [t, b], [l, r], [0, 0]], constant_values=float("-inf"))
+            if self.data_format == "channels_last":
+                widths = [[0, 0], [t, b], [l, r], [0, 0]]
+            else:
+                widths = [[0, 0], [0, 0], [t, b], [l, r]]
+            inputs = ops.pad(inputs, widths, constant_values=float("-inf"))
         return self.pool(inputs)
 
     def compute_output_shape(self, input_shape):

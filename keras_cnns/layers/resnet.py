@@ -9,6 +9,7 @@ from keras_cnns.layers._base import (
     check_choice,
     make_activation,
     output_chain,
+    pad_channels,
     positive_int,
     register,
 )
@@ -62,6 +63,7 @@ class _ResidualBlock(Block):
             norm_epsilon=self.norm_epsilon,
             norm_momentum=self.norm_momentum,
             activation=self.activation if activation == "same" else activation,
+            data_format=self.data_format,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -76,22 +78,27 @@ class _ResidualBlock(Block):
         return config
 
     def build(self, input_shape):
-        changes = self.strides != 1 or input_shape[-1] != self.out_channels
+        channels = input_shape[self.channel_axis]
+        changes = self.strides != 1 or channels != self.out_channels
         if changes and self.shortcut_type == "projection":
             self.shortcut = self._conv(self.out_channels, 1, self.strides, activation=None, name="shortcut")
             self.shortcut.build(input_shape)
-        if self.shortcut_type == "zero_pad" and input_shape[-1] > self.out_channels:
+        if self.shortcut_type == "zero_pad" and channels > self.out_channels:
             raise ValueError(
                 "A zero-padded shortcut cannot drop channels: the block's output has fewer than its input. "
-                f"Received: input channels {input_shape[-1]}, output channels {self.out_channels}"
+                f"Received: input channels {channels}, output channels {self.out_channels}"
             )
         shape = build_chain(self._branch(), input_shape)
         self.act.build(shape)
 
     def _zero_pad(self, inputs):
-        x = inputs[:, :: self.strides, :: self.strides, :] if self.strides > 1 else inputs
-        extra = self.out_channels - inputs.shape[-1]
-        return ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]]) if extra else x
+        s = self.strides
+        if s > 1:
+            x = inputs[:, ::s, ::s, :] if self.data_format == "channels_last" else inputs[:, :, ::s, ::s]
+        else:
+            x = inputs
+        extra = self.out_channels - inputs.shape[self.channel_axis]
+        return ops.pad(x, pad_channels(0, extra, self.data_format)) if extra else x
 
     def call(self, inputs):
         branch = call_chain(self._branch(), inputs)

@@ -58,13 +58,16 @@ class VGGStage(ChainBlock):
                 norm=norm,
                 norm_epsilon=norm_epsilon,
                 norm_momentum=norm_momentum,
+                data_format=self.data_format,
                 dtype=self.dtype_policy,
                 name=f"conv{i + 1}",
             )
             for i in range(num_convs)
         ]
         self.max_pool = (
-            keras.layers.MaxPooling2D(2, 2, dtype=self.dtype_policy, name="pool") if pool else None
+            keras.layers.MaxPooling2D(2, 2, data_format=self.data_format, dtype=self.dtype_policy, name="pool")
+            if pool
+            else None
         )
 
     def _chain(self):

@@ -2,25 +2,41 @@
 
 Family modules describe only their feature extractor; ``build_model`` wraps it with the
 keras.applications conventions (include_top, weights, input_tensor, input_shape,
-pooling, num_classes, classifier_activation, name).
+pooling, num_classes, classifier_activation, name, data_format).
 """
 
+import contextlib
 import os
 
 import keras
 
 from keras_cnns.layers import ClassifierHead
-from keras_cnns.layers._base import positive_int
+from keras_cnns.layers._base import data_format_arg, positive_int, spatial
 from keras_cnns.weights.saved import MODEL_FILE, model_file, read_run
 
 POOLINGS = (None, "avg", "max")
 #: The keyword arguments every registered builder takes (the keras.applications ones).
 COMMON_ARGUMENTS = (
     "include_top", "weights", "input_tensor", "input_shape", "pooling", "num_classes", "classifier_activation", "name",
+    "data_format",
 )
 
 
-def _input_shape(input_shape, input_tensor, default_size, include_top, channels):
+@contextlib.contextmanager
+def image_data_format(data_format):
+    """Sets ``keras.config.image_data_format()`` for the ``with`` body, so that the Keras
+    layers a family creates without a ``data_format`` (and blocks, whose default it is)
+    take the model's."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format(data_format)
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format(previous)
+
+
+def _input_shape(input_shape, input_tensor, default_size, include_top, channels, data_format):
+    last = data_format == "channels_last"
     if input_tensor is not None:
         shape = tuple(input_tensor.shape[1:])
         if input_shape is not None and tuple(input_shape) != shape:
@@ -31,14 +47,15 @@ def _input_shape(input_shape, input_tensor, default_size, include_top, channels)
         input_shape = shape
     if input_shape is None:
         size = default_size if include_top else None
-        return (size, size, channels)
+        return (size, size, channels) if last else (channels, size, size)
     input_shape = tuple(input_shape)
     if len(input_shape) != 3 or not all(d is None or (isinstance(d, int) and d > 0) for d in input_shape):
+        order = "height, width, channels" if last else "channels, height, width"
         raise ValueError(
-            "Expected `input_shape` to be a tuple of three positive ints (height, width, "
-            f"channels; height and width may be None). Received: input_shape={input_shape}"
+            f"Expected `input_shape` to be a tuple of three positive ints ({order} in {data_format}; "
+            f"height and width may be None). Received: input_shape={input_shape}"
         )
-    if input_shape[-1] is None:
+    if input_shape[-1 if last else 0] is None:
         raise ValueError(f"The number of input channels must be known. Received: input_shape={input_shape}")
     return input_shape
 
@@ -59,6 +76,7 @@ def build_model(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    data_format=None,
 ):
     """Assembles a classification model around a feature extractor.
 
@@ -88,22 +106,31 @@ def build_model(
             weights they declare (``"imagenet"``, ``"torchvision"``:
             ``keras_cnns.model_info(name).weights``) and files in those formats.
         input_tensor: optional Keras tensor to use as the model's input.
-        input_shape: (height, width, channels); height and width may be None when no
-            flattening head needs them. Defaults to the architecture's default size.
+        input_shape: (height, width, channels), or (channels, height, width) in
+            channels_first; height and width may be None when no flattening head needs
+            them. Defaults to the architecture's default size.
         pooling: with include_top=False, "avg" or "max" global pooling of the last
             feature map, or None to return the map. Must be None with include_top=True.
         num_classes: int, number of classes. Defaults to 1000.
         classifier_activation: activation of the predictions, or None for logits.
             Defaults to "softmax".
+        data_format: ``"channels_last"`` (NHWC) or ``"channels_first"`` (NCHW); None
+            takes ``keras.config.image_data_format()``, as keras.applications does. The
+            weights are the same in both formats (a flattening head flattens in
+            channels_last order either way), so every weight file and transfer serves
+            both.
+
+    The model ends, as keras.applications' do, with a layer named ``predictions``: a
+    ``Dense(num_classes, activation=classifier_activation)`` computed in float32 (so
+    the outputs stay float32 under mixed precision), after the ``head`` (pooling or
+    flattening, hidden layers, dropout); heads without a last Dense (NIN's) end in an
+    ``OutputActivation`` of that name. ``model.get_layer("predictions").activation =
+    None`` turns the model's outputs into logits.
 
     Returns:
         An uncompiled functional ``keras.Model``.
     """
-    if keras.config.image_data_format() != "channels_last":
-        raise ValueError(
-            "keras_cnns models are channels_last. "
-            f"Received: image_data_format={keras.config.image_data_format()!r}"
-        )
+    data_format = data_format_arg(data_format)
     if pooling not in POOLINGS:
         raise ValueError(f"Expected `pooling` to be one of None, 'avg', 'max'. Received: pooling={pooling!r}")
     if include_top and pooling is not None:
@@ -118,17 +145,19 @@ def build_model(
             "an existing weights file (.weights.h5); the registered variants also take the tags of "
             f"their weights (keras_cnns.model_info(name).tags). Received: weights={weights!r}"
         )
-    shape = _input_shape(input_shape, input_tensor, default_size, include_top, default_channels)
-    too_small = [d for d in shape[:2] if d is not None and d < min_size]
+    shape = _input_shape(input_shape, input_tensor, default_size, include_top, default_channels, data_format)
+    size = spatial((None, *shape), data_format)
+    too_small = [d for d in size if d is not None and d < min_size]
     if too_small:
         raise ValueError(
             f"Input size must be at least {min_size}x{min_size} for {name}. Received: input_shape={shape}"
         )
     flattens = isinstance(head, dict) and head.get("pooling") == "flatten"
-    if include_top and flattens and None in shape[:2]:
+    if include_top and flattens and None in size:
+        example = (default_size, default_size, 3) if data_format == "channels_last" else (3, default_size, default_size)
         raise ValueError(
             f"With include_top=True, {name} flattens its features and needs a static input "
-            f"size (for example ({default_size}, {default_size}, 3)). Received: input_shape={shape}"
+            f"size (for example {example}). Received: input_shape={shape}"
         )
 
     if aux_head is not None and not include_top:
@@ -143,19 +172,24 @@ def build_model(
     else:
         x = input_tensor
         inputs = keras.utils.get_source_inputs(input_tensor)
-    x = features(x)
-    aux = []
-    if aux_head is not None:
-        x, taps = x
-        aux = [aux_head(tap, i, num_classes, classifier_activation) for i, tap in enumerate(taps, start=1)]
-    if include_top and callable(head):
-        x = head(x, num_classes, classifier_activation)
-    elif include_top:
-        x = ClassifierHead(num_classes, classifier_activation=classifier_activation, name="head", **head)(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    with image_data_format(data_format):
+        x = features(x)
+        aux = []
+        if aux_head is not None:
+            x, taps = x
+            aux = [aux_head(tap, i, num_classes, classifier_activation) for i, tap in enumerate(taps, start=1)]
+        if include_top and callable(head):
+            x = head(x, num_classes, classifier_activation)
+        elif include_top:
+            x = ClassifierHead(None, name="head", **head)(x)
+            predictions = keras.layers.Dense(
+                num_classes, activation=classifier_activation, dtype="float32", name="predictions"
+            )
+            x = predictions(x)
+        elif pooling == "avg":
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        elif pooling == "max":
+            x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     model = keras.Model(inputs, [x, *aux] if aux else x, name=name)
     if weights is not None:
         model.load_weights(weights)

@@ -97,7 +97,7 @@ def AlexNet(
         default_size: default input size. Defaults to 227.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     The minimum input size is computed from the table: the smallest input for which no
@@ -189,7 +189,7 @@ _TORCHVISION_NAMES = {
     "features.10": "conv5/conv",
     "classifier.1": "head/fc1",
     "classifier.4": "head/fc2",
-    "classifier.6": "head/predictions",
+    "classifier.6": "predictions",
 }
 TORCHVISION = TorchvisionWeights(
     model="alexnet", file="alexnet-owt-7be5be79.pth", top1=56.522, top1_source="torchvision's weights metadata",
@@ -203,7 +203,7 @@ _BVLC_NAMES = {
     **{f"conv{i}": f"conv{i}/conv" for i in range(1, 6)},
     "fc6": "head/fc1",
     "fc7": "head/fc2",
-    "fc8": "head/predictions",
+    "fc8": "predictions",
 }
 #: Its readme: file, URL, sha1, license, top-1 (center crop); deploy.prototxt: LRN
 #: local_size 5, alpha 1e-4 (divided by the size in Caffe), beta 0.75, k 1; pooling

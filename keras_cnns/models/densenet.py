@@ -77,7 +77,7 @@ def DenseNet(
         norm: ``"batch"`` or ``"sync_batch"``. Defaults to ``"batch"``.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     The minimum input size is the total stride: 4 (stem) times 2 per transition, 32 for
@@ -177,7 +177,7 @@ KERAS_RULES = (
     (r"(conv\d)_(block\d+)_2_conv", r"\1/\2/conv2"),
     (r"(pool\d)_(bn|conv)", r"\1/\2"),
     (r"bn", "bn"),
-    (r"predictions", "head/predictions"),
+    (r"predictions", "predictions"),
 )
 
 
@@ -191,7 +191,7 @@ def _keras_weights(depth, md5, top1):
 
 
 _TORCHVISION_FIXED = {"features.conv0": "conv1/conv", "features.norm0": "conv1/bn", "features.norm5": "bn",
-                      "classifier": "head/predictions"}
+                      "classifier": "predictions"}
 
 
 def torchvision_rule(prefix):

@@ -200,7 +200,7 @@ def GoogLeNet(
         default_size: default input size. Defaults to 224.
         name: model name. Defaults to ``"googlenet"``.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     The minimum input size is the smallest for which no feature map vanishes.
@@ -209,7 +209,7 @@ def GoogLeNet(
 
     >>> model = GoogLeNet(input_shape=(96, 96, 3), num_classes=10, aux_logits=True)
     >>> model.output_names
-    ['head', 'aux1', 'aux2']
+    ['predictions', 'aux1', 'aux2']
     """
     if block not in BLOCKS:
         raise ValueError(f"Expected `block` to be one of {list(BLOCKS)}. Received: block={block!r}")
@@ -242,15 +242,17 @@ def GoogLeNet(
     conv = dict(use_bias=norm is None, norm=norm, norm_epsilon=norm_epsilon)
 
     def features(x):
-        spatial = tuple(x.shape[1:3])
+        last = keras.config.image_data_format() == "channels_last"  # the model's (build_model sets it)
+        size = tuple(x.shape[1:3] if last else x.shape[2:4])
         if transform_input:
-            if x.shape[-1] != 3:
+            if x.shape[-1 if last else 1] != 3:
                 raise ValueError(
                     "transform_input=True maps ImageNet-normalized RGB images: it needs 3 input "
                     f"channels. Received: input_shape={tuple(x.shape[1:])}"
                 )
-            x = keras.layers.Rescaling(**TRANSFORM_INPUT, name="transform_input")(x)
-        if aux_after and (None in spatial or min(spatial) < aux_min):
+            per_channel = {k: v if last else [[[c]] for c in v] for k, v in TRANSFORM_INPUT.items()}
+            x = keras.layers.Rescaling(**per_channel, name="transform_input")(x)
+        if aux_after and (None in size or min(size) < aux_min):
             raise ValueError(
                 f"With aux_logits=True, {name} needs a static input of at least "
                 f"{aux_min}x{aux_min} for the auxiliary classifiers' 5x5/3 pooling. "
@@ -338,7 +340,7 @@ def torchvision_rule(prefix):
     if m:
         return f"{_TORCHVISION_STEM[m[1]]}/{m[2]}"
     if prefix == "fc":
-        return "head/predictions"
+        return "predictions"
     if re.fullmatch(r"aux[12]\..*", prefix):
         return SKIP
     m = re.fullmatch(r"inception(\d[a-e])\.(branch\d(?:\.\d)?)\.(conv|bn)", prefix)
@@ -352,7 +354,7 @@ _CAFFE_LAYERS = {
     "conv1/7x7_s2": "conv1/conv",
     "conv2/3x3_reduce": "conv2_reduce/conv",
     "conv2/3x3": "conv2/conv",
-    "loss3/classifier": "head/predictions",
+    "loss3/classifier": "predictions",
 }
 _CAFFE_AUX = {"conv": "conv/conv", "fc": "head/fc1", "classifier": "head/predictions"}
 
@@ -375,7 +377,7 @@ def caffe_rule(name):
 BVLC = CaffeWeights(
     file="bvlc_googlenet.caffemodel", url="http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel",
     checksum="sha1:405fc5acd08a3bb12de8ee5e23a96bec22f08204", rule=caffe_rule, classifier="loss3/classifier",
-    optional=("head", "aux1", "aux2"), top1=68.7, top1_source="BVLC model zoo readme (models/bvlc_googlenet)",
+    optional=("head", "predictions", "aux1", "aux2"), top1=68.7, top1_source="BVLC model zoo readme (models/bvlc_googlenet)",
     license="unrestricted", source="BVLC GoogLeNet, Caffe Model Zoo (models/bvlc_googlenet)",
     preprocessing=caffe_preprocessing(DEFAULT_SIZE, mean=(104.0, 117.0, 123.0)),
     options={"lrn": True, "kernel_5x5": 5, "norm": None},
@@ -403,7 +405,7 @@ def cadene_rule(prefix):
     """Cadene's BNInception module names (the Caffe model's: ``conv1_7x7_s2``,
     ``conv1_7x7_s2_bn``, ``inception_3a_1x1``, ..., ``last_linear``) -> ours."""
     if prefix == "last_linear":
-        return "head/predictions"
+        return "predictions"
     name, kind = (prefix[: -len("_bn")], "bn") if prefix.endswith("_bn") else (prefix, "conv")
     if name in _CADENE_STEM:
         return f"{_CADENE_STEM[name]}/{kind}"

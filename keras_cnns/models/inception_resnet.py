@@ -130,7 +130,7 @@ def InceptionResNet(
             the residual up-projections keep matching their input. Defaults to 1.0.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
@@ -199,7 +199,7 @@ KERAS = KerasApplicationsWeights(
     md5=("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4"),
     preprocessing=IMAGENET_INCEPTION,
     rules=((r"(block\d+_\d+)_conv", r"\1/up/conv"), (r"conv_7b", "conv_7b/conv"), (r"conv_7b_bn", "conv_7b/bn"),
-           (r"predictions", "head/predictions")),
+           (r"predictions", "predictions")),
     top1=80.3, top1_source="keras.io/api/applications", recognize=recognizer(required=("block8_10_conv", "conv_7b")),
 )
 _FAMILY = dict(**PAPER, default_size=DEFAULT_SIZE, min_size=MIN_SIZE, recipe=RECIPE, space=INCEPTION_SPACE,

@@ -10,6 +10,8 @@ them. Stem layers carry TF-slim's end-point numbers (``conv1a`` for Conv2d_1a_3x
 
 import collections
 
+import keras
+
 from keras_cnns.layers import (
     ConvBNAct,
     InceptionV3A,
@@ -20,7 +22,7 @@ from keras_cnns.layers import (
     InceptionV3E,
     PaddedMaxPool2D,
 )
-from keras_cnns.layers._base import scaled_width
+from keras_cnns.layers._base import scaled_width, spatial
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
@@ -120,7 +122,7 @@ def InceptionV3(
             classifier's too. Defaults to 1.0.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
@@ -142,7 +144,7 @@ def InceptionV3(
     block_options = dict(norm_options, width_multiplier=width_multiplier)
 
     def features(x):
-        if aux_logits and any(d is not None and d < AUX_MIN_SIZE for d in x.shape[1:3]):
+        if aux_logits and any(d is not None and d < AUX_MIN_SIZE for d in spatial(x.shape, keras.config.image_data_format())):
             raise ValueError(
                 f"With aux_logits=True, the input must be at least {AUX_MIN_SIZE}x{AUX_MIN_SIZE}: "
                 f"the auxiliary classifier needs a 17x17 {AUX_TAP}. "
@@ -201,7 +203,7 @@ KERAS = KerasApplicationsWeights(
     files=("inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
            "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     md5=("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"),
-    preprocessing=IMAGENET_INCEPTION, rules=((r"predictions", "head/predictions"),),
+    preprocessing=IMAGENET_INCEPTION, rules=((r"predictions", "predictions"),),
     top1=77.9, top1_source="keras.io/api/applications", recognize=recognizer(required=("mixed9_1", "mixed10")),
 )
 

@@ -89,7 +89,7 @@ def InceptionV4(
             ``d`` becomes ``max(int(d * width_multiplier), 16)``. Defaults to 1.0.
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
@@ -159,7 +159,7 @@ def timm_rule(prefix):
     """timm's Inception-v4 module names (``features.N....conv|bn``, ``last_linear``) ->
     our layer paths."""
     if prefix == "last_linear":
-        return "head/predictions"
+        return "predictions"
     m = re.fullmatch(r"features\.(\d+)\.(?:(.+)\.)?(conv|bn)", prefix)
     if m is None or int(m[1]) >= len(_TIMM_BLOCKS):
         return None

@@ -118,7 +118,7 @@ def MobileNet(
         norm: "batch" or "sync_batch". Defaults to "batch".
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
@@ -169,7 +169,7 @@ def MobileNetV2(*, alpha=1.0, dropout=0.0, norm="batch", name="mobilenet_v2", **
         norm: "batch" or "sync_batch". Defaults to "batch".
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     Examples:
@@ -231,7 +231,7 @@ V1_KERAS_RULES = (
     (r"conv_dw_(\d+)_bn", r"block_\1/depthwise_bn"),
     (r"conv_pw_(\d+)", r"block_\1/pointwise/conv"),
     (r"conv_pw_(\d+)_bn", r"block_\1/pointwise/bn"),
-    (r"conv_preds", "head/predictions"),
+    (r"conv_preds", "predictions"),
 )
 V2_KERAS_RULES = (
     (r"Conv1", "conv1/conv"),
@@ -246,7 +246,7 @@ V2_KERAS_RULES = (
     (r"block_(\d+)_depthwise_BN", r"block_\1/depthwise_bn"),
     (r"Conv_1", "conv_last/conv"),
     (r"Conv_1_bn", "conv_last/bn"),
-    (r"predictions", "head/predictions"),
+    (r"predictions", "predictions"),
 )
 #: Widths keras.applications publishes ImageNet weights for (their token in the file name).
 V1_ALPHAS = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}

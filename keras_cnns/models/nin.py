@@ -17,8 +17,7 @@ import collections
 
 import keras
 
-from keras_cnns.layers import ConvBNAct, MLPConvBlock, PaddedMaxPool2D
-from keras_cnns.layers._base import make_activation
+from keras_cnns.layers import ConvBNAct, MLPConvBlock, OutputActivation, PaddedMaxPool2D
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.alexnet import RECIPE as ALEXNET_RECIPE
@@ -61,10 +60,7 @@ def _head(x, num_classes, classifier_activation):
     """cccp8: a 1x1 convolution to the classes with its ReLU, global average pooling."""
     x = ConvBNAct(num_classes, 1, use_bias=True, norm=None, activation="relu", name="cccp8")(x)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    output = make_activation(classifier_activation, "float32", "predictions")
-    if output is None:
-        output = keras.layers.Activation("linear", dtype="float32", name="predictions")
-    return output(x)
+    return OutputActivation(classifier_activation, name="predictions")(x)
 
 
 def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=DEFAULT_SIZE, name="nin", **kwargs):
@@ -83,7 +79,7 @@ def NIN(*, blocks=NIN_IMAGENET, dropout=0.5, default_size=DEFAULT_SIZE, name="ni
         default_size: default input size. Defaults to 224.
         name: model name. Defaults to ``"nin"``.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
 
     The minimum input size is the smallest for which no feature map vanishes.

@@ -54,7 +54,7 @@ def ResNet(
         norm: "batch" or "sync_batch". Defaults to "batch".
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
     """
     if block not in BLOCKS:
@@ -128,7 +128,7 @@ KERAS_RULES = (
     (r"conv1_(conv|bn)", r"conv1/\1"),
     (r"(conv\d_block\d+)_0_(conv|bn)", r"\1/shortcut/\2"),
     (r"(conv\d_block\d+)_([123])_(conv|bn)", r"\1/conv\2/\3"),
-    (r"predictions", "head/predictions"),
+    (r"predictions", "predictions"),
 )
 _KERAS_MD5 = {
     50: ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
@@ -155,7 +155,7 @@ def torchvision_rule(prefix):
     if prefix in ("conv1", "bn1"):
         return "conv1/" + ("conv" if prefix == "conv1" else "bn")
     if prefix == "fc":
-        return "head/predictions"
+        return "predictions"
     m = re.fullmatch(r"layer(\d)\.(\d+)\.(?:(conv|bn)(\d)|downsample\.([01]))", prefix)
     if m is None:
         return None

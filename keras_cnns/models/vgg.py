@@ -44,7 +44,7 @@ def VGG(
             map as it is (the paper's network at 224).
         name: model name.
         **kwargs: the arguments every keras_cnns builder takes (include_top, weights,
-            input_tensor, input_shape, pooling, num_classes, classifier_activation),
+            input_tensor, input_shape, pooling, num_classes, classifier_activation, data_format),
             documented in ``keras_cnns.models._builder.build_model``.
     """
     counts = CONFIGS[config] if isinstance(config, str) and config in CONFIGS else tuple(config)
@@ -93,7 +93,7 @@ SPACE = Space(
 KERAS_RULES = (
     (r"block(\d)_conv(\d)", r"block\1/conv\2/conv"),
     (r"fc([12])", r"head/fc\1"),
-    (r"predictions", "head/predictions"),
+    (r"predictions", "predictions"),
 )
 
 
@@ -118,7 +118,7 @@ def _torchvision_table(counts, bn):
                 table[f"features.{i + 1}"] = f"block{block}/conv{conv}/bn"
             i += 3 if bn else 2
         i += 1
-    return {**table, "classifier.0": "head/fc1", "classifier.3": "head/fc2", "classifier.6": "head/predictions"}
+    return {**table, "classifier.0": "head/fc1", "classifier.3": "head/fc2", "classifier.6": "predictions"}
 
 
 def _torchvision(depth, bn, file, top1):

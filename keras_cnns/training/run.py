@@ -117,7 +117,7 @@ def _model(config, info, num_classes, channels):
     heads when ``config.aux_loss_weight`` asks for them and the input is large enough
     (``info.aux_min_size``); the note says why they were left out, or is None."""
     options = dict(config.model_args or {}, num_classes=num_classes,
-                   input_shape=(config.image_size, config.image_size, channels))
+                   input_shape=(config.image_size, config.image_size, channels), data_format="channels_last")
     if config.weights is not None:
         options["weights"] = config.weights  # the classifier is rebuilt when the classes differ
     if config.dropout is not None:

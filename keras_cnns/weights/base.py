@@ -20,6 +20,23 @@ from keras_cnns.weights.preprocessing import Preprocessing
 
 #: The layer types that hold weights in the models a weight transfer fills.
 WEIGHTED = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense, keras.layers.BatchNormalization)
+#: The path of a model's classifier (keras.applications' name for its last layer).
+PREDICTIONS = "predictions"
+#: The top-level layers that ``include_top=False`` leaves out: the pooling / hidden part
+#: of the classifier and its predictions.
+HEAD_LAYERS = ("head", PREDICTIONS)
+
+
+def in_head(path):
+    """Whether a layer path lies in the classifier (``HEAD_LAYERS``)."""
+    return path.split("/")[0] in HEAD_LAYERS
+
+
+def saved_before_predictions(path):
+    """Where models that keras_cnns saved before its ``predictions`` layer (2026-12) keep
+    the weight at ``path``: the predictions were then inside the head
+    (``head/predictions/kernel``); None for any other weight."""
+    return "head/" + path if path.startswith(PREDICTIONS + "/") else None
 
 
 def weighted_layers(model):
@@ -73,7 +90,8 @@ def flattened_maps(model):
             shape = _built_input_shape(flatten)
             dense = next((c for c in children[i + 1 :] if isinstance(c, keras.layers.Dense)), None)
             if dense is not None and len(shape) == 4:
-                found[dense.path] = shape[1:]
+                # Flatten flattens in channels_last order in both formats.
+                found[dense.path] = shape[1:] if flatten.data_format == "channels_last" else (*shape[2:], shape[1])
     return found
 
 
@@ -113,7 +131,7 @@ def copy_weights(source, target, what="the weights"):
     classifier = {v.path for v in classifier_layer(target).weights}
     pairs, fresh = [], []
     for variable in target.weights:
-        other = found.get(variable.path)
+        other = found.get(variable.path, found.get(saved_before_predictions(variable.path)))
         if other is None and variable.path not in main:
             fresh.append(variable.path)  # an auxiliary classifier
         elif other is None:
@@ -135,14 +153,25 @@ def copy_weights(source, target, what="the weights"):
     return fresh
 
 
+def requested_format(kwargs):
+    """The data format a builder will use for ``kwargs``: its ``data_format``, else
+    ``keras.config.image_data_format()``."""
+    return kwargs.get("data_format") or keras.config.image_data_format()
+
+
 def requested_shape(kwargs, default_size, channels=3):
-    """The input shape a builder will use for ``kwargs``, known before building."""
+    """The input shape a builder will use for ``kwargs``, known before building, as
+    (height, width, channels) in either data format (the weights are the same in both)."""
     if kwargs.get("input_tensor") is not None:
-        return tuple(kwargs["input_tensor"].shape[1:])
-    if kwargs.get("input_shape") is not None:
-        return tuple(kwargs["input_shape"])
-    size = default_size if kwargs.get("include_top", True) else None
-    return (size, size, channels)
+        shape = tuple(kwargs["input_tensor"].shape[1:])
+    elif kwargs.get("input_shape") is not None:
+        shape = tuple(kwargs["input_shape"])
+    else:
+        size = default_size if kwargs.get("include_top", True) else None
+        return (size, size, channels)
+    if requested_format(kwargs) == "channels_first" and len(shape) == 3:
+        shape = (*shape[1:], shape[0])
+    return shape
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

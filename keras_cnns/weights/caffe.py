@@ -40,7 +40,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from keras_cnns.weights.base import SKIP, Weights, flattened_maps, weighted_layers
+from keras_cnns.weights.base import HEAD_LAYERS, SKIP, Weights, flattened_maps, weighted_layers
 from keras_cnns.weights.fetch import fetch as fetch_file
 from keras_cnns.weights.fetch import KERAS_CACHE, keras_cache_dir
 from keras_cnns.weights.preprocessing import Preprocessing
@@ -219,7 +219,7 @@ class CaffeWeights(Weights):
         classifier: the Caffe layer name of the main classifier (its bias gives the
             classes of a file).
         optional: the top-level layers of ours that a model may be built without (the
-            head with ``include_top=False``, auxiliary classifiers): Caffe layers
+            head and predictions with ``include_top=False``, auxiliary classifiers): Caffe layers
             mapped into them are skipped when the model lacks them.
         source: the Model Zoo entry the file and its figures come from.
     """
@@ -229,7 +229,7 @@ class CaffeWeights(Weights):
     checksum: str = None
     rule: Callable = dataclasses.field(default=None, repr=False, compare=False)
     classifier: str
-    optional: tuple = ("head",)
+    optional: tuple = HEAD_LAYERS
     source: str = ""
     tag: str = "bvlc"
 

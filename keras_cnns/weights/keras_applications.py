@@ -33,7 +33,7 @@ from typing import Callable, Mapping
 import keras
 import numpy as np
 
-from keras_cnns.weights.base import WEIGHTED, Weights, requested_shape, weighted_layers
+from keras_cnns.weights.base import WEIGHTED, Weights, requested_format, requested_shape, weighted_layers
 from keras_cnns.weights.fetch import KERAS_CACHE, fetch, keras_cache_dir
 
 STORE = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -145,8 +145,17 @@ class KerasApplicationsWeights(Weights):
         return os.fspath(path)
 
     def transfer(self, source, model, kwargs):
-        options = self._constructor_options(kwargs, tuple(model.input_shape[1:]))
-        ka_model = getattr(keras.applications, self.constructor)(weights=None, classifier_activation=None, **options)
+        # keras.applications' model in channels_last whatever ours is: the weights are the same.
+        shape = tuple(model.input_shape[1:])
+        if requested_format(kwargs) == "channels_first":
+            shape = (*shape[1:], shape[0])
+        options = self._constructor_options(kwargs, shape)
+        previous = keras.config.image_data_format()
+        keras.config.set_image_data_format("channels_last")
+        try:
+            ka_model = getattr(keras.applications, self.constructor)(weights=None, classifier_activation=None, **options)
+        finally:
+            keras.config.set_image_data_format(previous)
         try:
             ka_model.load_weights(source)
         except Exception as e:  # h5py and Keras raise several kinds
@@ -397,6 +406,9 @@ def convert(ka_model, candidates, create):
     if not isinstance(ka_model, keras.Model):
         raise ValueError(f"Expected a keras.applications model. Received: ka_model={ka_model!r}")
     name, weights, options = identify(ka_model, candidates)
-    model = create(name, input_shape=tuple(ka_model.input_shape[1:]), **head_options(ka_model), **options)
+    data_format = next((layer.data_format for layer in ka_model.layers if getattr(layer, "data_format", None)),
+                       keras.config.image_data_format())
+    model = create(name, input_shape=tuple(ka_model.input_shape[1:]), data_format=data_format,
+                   **head_options(ka_model), **options)
     transfer_weights(ka_model, model, weights.rules)
     return model

@@ -134,6 +134,11 @@ def _datasets(h5):
     return found
 
 
+#: The ``.weights.h5`` key prefix of the predictions of our models (the one top-level
+#: Dense layer), and where files saved before the ``predictions`` layer (2026-12) keep it.
+_PREDICTIONS_KEYS = ("layers/dense/", "layers/classifier_head/predictions/")
+
+
 def load_weights_file(model, path, num_classes):
     """Loads a Keras ``.weights.h5`` file into ``model``; a classifier of another number of
     classes stays freshly initialized (a weight whose shape differs only in its last
@@ -154,6 +159,9 @@ def load_weights_file(model, path, num_classes):
             theirs = _datasets(source)
             for key, dataset in _datasets(target).items():
                 other = theirs.get(key)
+                new, old = _PREDICTIONS_KEYS
+                if other is None and key.startswith(new):
+                    other = theirs.get(old + key[len(new):])
                 if other is None:
                     raise ValueError(f"The weights file has no {key}: it is not a {model.name} of this layout. "
                                      f"Received: weights={os.fspath(path)!r}")

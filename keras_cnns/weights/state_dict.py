@@ -34,7 +34,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from keras_cnns.weights.base import SKIP, Weights, flattened_maps, weighted_layers
+from keras_cnns.weights.base import PREDICTIONS, SKIP, Weights, flattened_maps, in_head, weighted_layers
 from keras_cnns.weights.fetch import fetch as fetch_file
 
 INSTALL = 'pip install "keras-cnns[torch]"'
@@ -299,10 +299,10 @@ def transfer_state_dict(state_dict, model, weights):
     """
     source = weights.SOURCE
     ours = weighted_layers(model)
-    has_head = any(path.startswith("head/") for path in ours)
+    has_head = any(in_head(path) for path in ours)
     pairs, done = [], set()
     for prefix, params, path in _mapped(state_dict, weights):
-        if path == SKIP or (path.startswith("head/") and not has_head):
+        if path == SKIP or (in_head(path) and not has_head):
             continue
         layer = ours.get(path)
         if layer is None:
@@ -341,9 +341,9 @@ def transfer_state_dict(state_dict, model, weights):
 
 def classes(state_dict, weights):
     """The number of classes of a state dict's classifier (the module the rule maps to
-    ``head/predictions``), or None."""
+    ``predictions``), or None."""
     grouped = modules(state_dict)
-    classifier = next((p for p in grouped if weights.rule(p) == "head/predictions"), None)
+    classifier = next((p for p in grouped if weights.rule(p) == PREDICTIONS), None)
     if classifier is None or "weight" not in grouped[classifier]:
         return None
     return int(grouped[classifier]["weight"].shape[0])

@@ -24,5 +24,10 @@ BLOCKS = {
         # flatten 2*2*3 -> 6 -> 5: (12*6 + 6) + (6*5 + 5)
         (lambda: blocks.ClassifierHead(5, pooling="flatten", hidden_units=(6,), dropout=0.5), (2, 2, 2, 3), (2, 5), 113),
         (lambda: blocks.ClassifierHead(5, pooling="max", classifier_activation=None), (2, 3, 3, 4), (2, 5), 25),
+        # without predictions (a model's head): flatten 2*2*3 -> 6, 12*6 + 6
+        (lambda: blocks.ClassifierHead(None, pooling="flatten", hidden_units=(6,)), (2, 2, 2, 3), (2, 6), 78),
+    ],
+    "OutputActivation": [
+        (lambda: blocks.OutputActivation("softmax"), (2, 5), (2, 5), 0),
     ],
 }
