@@ -44,6 +44,14 @@ def spatial(shape, data_format):
     return shape[1:3] if data_format_arg(data_format) == "channels_last" else shape[2:4]
 
 
+def layout(batch, height, width, channels, data_format):
+    """The four per-axis entries of a 4-D tensor (its shape, or its ``ops.pad`` widths)
+    in the axis order of ``data_format``."""
+    if data_format_arg(data_format) == "channels_last":
+        return [batch, height, width, channels]
+    return [batch, channels, height, width]
+
+
 def with_channels(shape, channels, data_format):
     """``shape`` (4-D) with its channel dimension replaced by ``channels``."""
     shape = list(shape)
@@ -53,9 +61,7 @@ def with_channels(shape, channels, data_format):
 
 def pad_channels(before, after, data_format):
     """``ops.pad`` widths of a 4-D tensor that pad its channels only."""
-    widths = [[0, 0], [0, 0], [0, 0], [0, 0]]
-    widths[channel_axis(data_format)] = [before, after]
-    return widths
+    return layout([0, 0], [0, 0], [0, 0], [before, after], data_format)
 
 
 def pair(value, name):

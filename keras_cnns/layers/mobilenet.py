@@ -18,6 +18,7 @@ from keras_cnns.layers._base import (
     build_chain,
     call_chain,
     check_choice,
+    layout,
     make_activation,
     make_norm,
     positive_int,
@@ -227,6 +228,4 @@ class InvertedResidualBlock(Block):
     def compute_output_shape(self, input_shape):
         # "same" padding: ceil(size / stride).
         height, width = (None if d is None else -(-d // self.strides) for d in spatial(input_shape, self.data_format))
-        if self.data_format == "channels_last":
-            return (input_shape[0], height, width, self.filters)
-        return (input_shape[0], self.filters, height, width)
+        return tuple(layout(input_shape[0], height, width, self.filters, self.data_format))

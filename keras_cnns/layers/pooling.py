@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_cnns.layers._base import Block, pair, register, spatial
+from keras_cnns.layers._base import Block, layout, pair, register, spatial
 
 __all__ = ["PaddedMaxPool2D"]
 
@@ -70,18 +70,13 @@ class PaddedMaxPool2D(Block):
     def _padded_shape(self, input_shape):
         h, w = spatial(input_shape, self.data_format)
         (t, b), (l, r) = self._pads()
-        padded = (input_shape[0], None if h is None else h + t + b, None if w is None else w + l + r)
-        if self.data_format == "channels_last":
-            return (*padded, input_shape[-1])
-        return (padded[0], input_shape[1], *padded[1:])
+        h, w = None if h is None else h + t + b, None if w is None else w + l + r
+        return tuple(layout(input_shape[0], h, w, input_shape[self.channel_axis], self.data_format))
 
     def call(self, inputs):
         (t, b), (l, r) = self._pads()
         if t or b or l or r:
-            if self.data_format == "channels_last":
-                widths = [[0, 0], [t, b], [l, r], [0, 0]]
-            else:
-                widths = [[0, 0], [0, 0], [t, b], [l, r]]
+            widths = layout([0, 0], [t, b], [l, r], [0, 0], self.data_format)
             inputs = ops.pad(inputs, widths, constant_values=float("-inf"))
         return self.pool(inputs)
 

@@ -5,13 +5,13 @@ keras.applications conventions (include_top, weights, input_tensor, input_shape,
 pooling, num_classes, classifier_activation, name, data_format).
 """
 
-import contextlib
 import os
 
 import keras
 
 from keras_cnns.layers import ClassifierHead
-from keras_cnns.layers._base import data_format_arg, positive_int, spatial
+from keras_cnns.layers._base import data_format_arg, layout, positive_int, spatial
+from keras_cnns.weights.base import image_data_format
 from keras_cnns.weights.saved import MODEL_FILE, model_file, read_run
 
 POOLINGS = (None, "avg", "max")
@@ -20,19 +20,6 @@ COMMON_ARGUMENTS = (
     "include_top", "weights", "input_tensor", "input_shape", "pooling", "num_classes", "classifier_activation", "name",
     "data_format",
 )
-
-
-@contextlib.contextmanager
-def image_data_format(data_format):
-    """Sets ``keras.config.image_data_format()`` for the ``with`` body, so that the Keras
-    layers a family creates without a ``data_format`` (and blocks, whose default it is)
-    take the model's."""
-    previous = keras.config.image_data_format()
-    keras.config.set_image_data_format(data_format)
-    try:
-        yield
-    finally:
-        keras.config.set_image_data_format(previous)
 
 
 def _input_shape(input_shape, input_tensor, default_size, include_top, channels, data_format):
@@ -47,7 +34,7 @@ def _input_shape(input_shape, input_tensor, default_size, include_top, channels,
         input_shape = shape
     if input_shape is None:
         size = default_size if include_top else None
-        return (size, size, channels) if last else (channels, size, size)
+        return tuple(layout(None, size, size, channels, data_format)[1:])
     input_shape = tuple(input_shape)
     if len(input_shape) != 3 or not all(d is None or (isinstance(d, int) and d > 0) for d in input_shape):
         order = "height, width, channels" if last else "channels, height, width"
@@ -154,7 +141,7 @@ def build_model(
         )
     flattens = isinstance(head, dict) and head.get("pooling") == "flatten"
     if include_top and flattens and None in size:
-        example = (default_size, default_size, 3) if data_format == "channels_last" else (3, default_size, default_size)
+        example = tuple(layout(None, default_size, default_size, 3, data_format)[1:])
         raise ValueError(
             f"With include_top=True, {name} flattens its features and needs a static input "
             f"size (for example {example}). Received: input_shape={shape}"
@@ -172,7 +159,7 @@ def build_model(
     else:
         x = input_tensor
         inputs = keras.utils.get_source_inputs(input_tensor)
-    with image_data_format(data_format):
+    with image_data_format(data_format):  # the Keras layers a family creates take the model's format
         x = features(x)
         aux = []
         if aux_head is not None:

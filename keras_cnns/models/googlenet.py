@@ -27,13 +27,14 @@ from keras_cnns.layers import (
     LocalResponseNormalization,
     PaddedMaxPool2D,
 )
-from keras_cnns.layers._base import scaled_width
+from keras_cnns.layers._base import channel_axis, scaled_width, spatial
 from keras_cnns.layers._base import width_multiplier as width_multiplier_arg
 from keras_cnns.models._builder import build_model
 from keras_cnns.models._geometry import min_input_size
 from keras_cnns.models.registry import PaperError, register_model
 from keras_cnns.models.spec import DROPOUT, Choice, Recipe, Space, same_name_arguments
 from keras_cnns.weights import SKIP, TorchvisionWeights
+from keras_cnns.weights.base import HEAD_LAYERS
 from keras_cnns.weights.cadene import CadeneWeights
 from keras_cnns.weights.caffe import CaffeWeights
 from keras_cnns.weights.caffe import preprocessing as caffe_preprocessing
@@ -242,14 +243,15 @@ def GoogLeNet(
     conv = dict(use_bias=norm is None, norm=norm, norm_epsilon=norm_epsilon)
 
     def features(x):
-        last = keras.config.image_data_format() == "channels_last"  # the model's (build_model sets it)
-        size = tuple(x.shape[1:3] if last else x.shape[2:4])
+        data_format = keras.config.image_data_format()  # the model's: build_model sets it
+        size = spatial(x.shape, data_format)
         if transform_input:
-            if x.shape[-1 if last else 1] != 3:
+            if x.shape[channel_axis(data_format)] != 3:
                 raise ValueError(
                     "transform_input=True maps ImageNet-normalized RGB images: it needs 3 input "
                     f"channels. Received: input_shape={tuple(x.shape[1:])}"
                 )
+            last = data_format == "channels_last"
             per_channel = {k: v if last else [[[c]] for c in v] for k, v in TRANSFORM_INPUT.items()}
             x = keras.layers.Rescaling(**per_channel, name="transform_input")(x)
         if aux_after and (None in size or min(size) < aux_min):
@@ -377,7 +379,7 @@ def caffe_rule(name):
 BVLC = CaffeWeights(
     file="bvlc_googlenet.caffemodel", url="http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel",
     checksum="sha1:405fc5acd08a3bb12de8ee5e23a96bec22f08204", rule=caffe_rule, classifier="loss3/classifier",
-    optional=("head", "predictions", "aux1", "aux2"), top1=68.7, top1_source="BVLC model zoo readme (models/bvlc_googlenet)",
+    optional=(*HEAD_LAYERS, "aux1", "aux2"), top1=68.7, top1_source="BVLC model zoo readme (models/bvlc_googlenet)",
     license="unrestricted", source="BVLC GoogLeNet, Caffe Model Zoo (models/bvlc_googlenet)",
     preprocessing=caffe_preprocessing(DEFAULT_SIZE, mean=(104.0, 117.0, 123.0)),
     options={"lrn": True, "kernel_5x5": 5, "norm": None},

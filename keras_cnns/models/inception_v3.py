@@ -144,7 +144,8 @@ def InceptionV3(
     block_options = dict(norm_options, width_multiplier=width_multiplier)
 
     def features(x):
-        if aux_logits and any(d is not None and d < AUX_MIN_SIZE for d in spatial(x.shape, keras.config.image_data_format())):
+        size = spatial(x.shape, keras.config.image_data_format())  # the model's: build_model sets it
+        if aux_logits and any(d is not None and d < AUX_MIN_SIZE for d in size):
             raise ValueError(
                 f"With aux_logits=True, the input must be at least {AUX_MIN_SIZE}x{AUX_MIN_SIZE}: "
                 f"the auxiliary classifier needs a 17x17 {AUX_TAP}. "

@@ -10,6 +10,7 @@ whatever is particular to a family (layer-name rules, how to recognize its model
 field of its descriptors.
 """
 
+import contextlib
 import dataclasses
 import os
 from typing import Mapping
@@ -30,6 +31,26 @@ HEAD_LAYERS = ("head", PREDICTIONS)
 def in_head(path):
     """Whether a layer path lies in the classifier (``HEAD_LAYERS``)."""
     return path.split("/")[0] in HEAD_LAYERS
+
+
+def channels_last_shape(shape, data_format):
+    """A 3-D shape without the batch axis, in ``data_format``, as (height, width,
+    channels): the order of a model's weights, which both formats share."""
+    shape = tuple(shape)
+    return shape if data_format == "channels_last" else (*shape[1:], shape[0])
+
+
+@contextlib.contextmanager
+def image_data_format(data_format):
+    """Sets ``keras.config.image_data_format()`` for the ``with`` body: the Keras layers
+    and models built there without a ``data_format`` (blocks too, whose default it is)
+    take this one."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format(data_format)
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format(previous)
 
 
 def saved_before_predictions(path):
@@ -91,7 +112,7 @@ def flattened_maps(model):
             dense = next((c for c in children[i + 1 :] if isinstance(c, keras.layers.Dense)), None)
             if dense is not None and len(shape) == 4:
                 # Flatten flattens in channels_last order in both formats.
-                found[dense.path] = shape[1:] if flatten.data_format == "channels_last" else (*shape[2:], shape[1])
+                found[dense.path] = channels_last_shape(shape[1:], flatten.data_format)
     return found
 
 
@@ -169,9 +190,7 @@ def requested_shape(kwargs, default_size, channels=3):
     else:
         size = default_size if kwargs.get("include_top", True) else None
         return (size, size, channels)
-    if requested_format(kwargs) == "channels_first" and len(shape) == 3:
-        shape = (*shape[1:], shape[0])
-    return shape
+    return channels_last_shape(shape, requested_format(kwargs)) if len(shape) == 3 else shape
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

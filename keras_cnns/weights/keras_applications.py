@@ -33,7 +33,15 @@ from typing import Callable, Mapping
 import keras
 import numpy as np
 
-from keras_cnns.weights.base import WEIGHTED, Weights, requested_format, requested_shape, weighted_layers
+from keras_cnns.weights.base import (
+    WEIGHTED,
+    Weights,
+    channels_last_shape,
+    image_data_format,
+    requested_format,
+    requested_shape,
+    weighted_layers,
+)
 from keras_cnns.weights.fetch import KERAS_CACHE, fetch, keras_cache_dir
 
 STORE = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -146,16 +154,11 @@ class KerasApplicationsWeights(Weights):
 
     def transfer(self, source, model, kwargs):
         # keras.applications' model in channels_last whatever ours is: the weights are the same.
-        shape = tuple(model.input_shape[1:])
-        if requested_format(kwargs) == "channels_first":
-            shape = (*shape[1:], shape[0])
+        shape = channels_last_shape(model.input_shape[1:], requested_format(kwargs))
         options = self._constructor_options(kwargs, shape)
-        previous = keras.config.image_data_format()
-        keras.config.set_image_data_format("channels_last")
-        try:
-            ka_model = getattr(keras.applications, self.constructor)(weights=None, classifier_activation=None, **options)
-        finally:
-            keras.config.set_image_data_format(previous)
+        with image_data_format("channels_last"):
+            constructor = getattr(keras.applications, self.constructor)
+            ka_model = constructor(weights=None, classifier_activation=None, **options)
         try:
             ka_model.load_weights(source)
         except Exception as e:  # h5py and Keras raise several kinds
